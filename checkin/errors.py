@@ -1,10 +1,10 @@
 """One tree of errors, each saying what happens next.
 
-    CheckinError
-    ├── ConfigError          the practice file is wrong: report every problem, do nothing
-    └── DeliveryError        sending a message failed
-        ├── TemporaryFailure retry later with backoff (4xx, timeouts, connection errors)
-        └── PermanentFailure record the server's words and stop trying (5xx)
+CheckinError
+├── ConfigError          the practice file is wrong: report every problem, do nothing
+└── DeliveryError        sending a message failed
+    ├── TemporaryFailure retry later with backoff (4xx, timeouts, connection errors)
+    └── PermanentFailure record the server's words and stop trying (5xx)
 """
 
 from __future__ import annotations

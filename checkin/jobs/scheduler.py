@@ -1,0 +1,130 @@
+"""`checkin run`: APScheduler ticks each minute; the ticks plan and send, nothing more.
+
+The scheduler is only the clock. What is due, and that it goes once, is decided by the
+schedule and the database, so a doubled or missed tick is harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from checkin import config
+from checkin.clock import Clock
+from checkin.errors import ConfigError
+from checkin.jobs.plan import plan
+from checkin.jobs.send import send_pending, worker_id
+from checkin.mail.compose import Templates
+from checkin.practice import Practice
+from checkin.store.db import engine_for
+
+log = logging.getLogger("checkin.run")
+
+
+class LiveConfig:
+    """The practice file, re-read when it changes on disk or on SIGHUP.
+
+    A bad edit is logged and the last good practice keeps running.
+    """
+
+    def __init__(self, path: Path, practice: Practice):
+        self.path = path
+        self.practice = practice
+        self._mtime = _mtime(path)
+        self.reload_requested = False
+
+    def refresh(self) -> Practice:
+        mtime = _mtime(self.path)
+        if mtime == self._mtime and not self.reload_requested:
+            return self.practice
+        self._mtime, self.reload_requested = mtime, False
+        try:
+            fresh = config.load(self.path)
+        except ConfigError as exc:
+            log.error("practice file not reloaded, keeping the last good one:\n%s", exc)
+            return self.practice
+        if fresh.database != self.practice.database:
+            log.warning("database changed in the practice file: restart checkin to use it")
+        self.practice = fresh
+        log.info("practice file reloaded: %d clients", len(fresh.clients))
+        return fresh
+
+
+def _mtime(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return None
+
+
+class Service:
+    def __init__(self, live: LiveConfig, clock: Clock):
+        self.live = live
+        self.clock = clock
+        self.engine = engine_for(live.practice.database)
+        self.worker = worker_id()
+        self.stopping = threading.Event()
+        self.scheduler = BlockingScheduler(timezone="UTC")
+
+    def tick(self) -> None:
+        practice = self.live.refresh()
+        created = plan(practice, self.engine, self.clock.now())
+        templates = Templates(practice.templates)
+        report = send_pending(
+            practice, self.engine, self.clock, templates, self.worker, self.stopping.is_set
+        )
+        if created or report.sent or report.failed or report.retrying:
+            log.info(
+                "tick: %d planned, %d sent, %d retrying, %d failed",
+                created,
+                report.sent,
+                report.retrying,
+                report.failed,
+            )
+
+    def run(self) -> None:
+        self._signals()
+        self.scheduler.add_job(
+            self._safe_tick,
+            "cron",
+            second=0,
+            id="tick",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=30,
+        )
+        self._safe_tick()  # do not wait for the first full minute
+        if not self.stopping.is_set():
+            self.scheduler.start()
+        log.info("stopped cleanly")
+
+    def _safe_tick(self) -> None:
+        try:
+            self.tick()
+        except Exception:
+            # One bad tick (database briefly away, say) must not end the service.
+            log.exception("tick failed; trying again next minute")
+
+    def _signals(self) -> None:
+        def stop(signum: int, _frame: FrameType | None) -> None:
+            log.info("signal %s: finishing the message in hand, then stopping", signum)
+            self.stopping.set()
+            if self.scheduler.running:
+                threading.Thread(target=self.scheduler.shutdown, daemon=True).start()
+
+        def hup(_signum: int, _frame: FrameType | None) -> None:
+            self.live.reload_requested = True
+
+        handlers: dict[int, Callable[[int, FrameType | None], None]] = {
+            signal.SIGTERM: stop,
+            signal.SIGINT: stop,
+            signal.SIGHUP: hup,
+        }
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)

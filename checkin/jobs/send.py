@@ -1,0 +1,170 @@
+"""claim -> compose -> SMTP -> mark, one row at a time over one connection."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+
+from jinja2 import TemplateError
+from sqlalchemy import Engine
+
+from checkin.clock import Clock
+from checkin.core import cadence
+from checkin.errors import PermanentFailure, TemporaryFailure
+from checkin.mail.compose import Templates, build_message, reply_address
+from checkin.mail.smtp import SmtpSender
+from checkin.practice import Practice
+from checkin.store import clients, outbox
+from checkin.store.models import Outbox
+
+log = logging.getLogger("checkin.send")
+
+# A check-in that could not go out within a day is stale: the client would get it out of step.
+GIVE_UP_AFTER = timedelta(hours=24)
+
+
+@dataclass
+class SendReport:
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    cancelled: int = 0
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """1, 2, 4 ... minutes, at most an hour apart."""
+    return timedelta(seconds=min(60 * 2 ** max(attempts - 1, 0), 3600))
+
+
+def send_pending(
+    practice: Practice,
+    engine: Engine,
+    clock: Clock,
+    templates: Templates,
+    worker: str,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> SendReport:
+    """Send every row that is due now. Stops between messages when asked, never mid-row."""
+    report = SendReport()
+    with SmtpSender(practice.mail.smtp) as smtp:
+        while not should_stop():
+            row = outbox.claim(engine, clock.now(), worker)
+            if row is None:
+                break
+            _send_one(practice, engine, clock, templates, smtp, worker, row, report)
+    return report
+
+
+def _send_one(
+    practice: Practice,
+    engine: Engine,
+    clock: Clock,
+    templates: Templates,
+    smtp: SmtpSender,
+    worker: str,
+    row: Outbox,
+    report: SendReport,
+) -> None:
+    assert row.id is not None
+    reason = _why_not(practice, engine, row, clock.now())
+    if reason:
+        outbox.cancel(engine, row.id, worker, reason)
+        report.cancelled += 1
+        log.info("outbox %s %s cancelled: %s", row.id, row.kind, reason)
+        return
+    try:
+        smtp.send(compose(practice, engine, templates, row, clock.now()))
+    except PermanentFailure as exc:
+        outbox.mark_failed(engine, row.id, worker, str(exc))
+        report.failed += 1
+        log.warning("outbox %s %s refused permanently: %s", row.id, row.kind, exc.code)
+        return
+    except (TemporaryFailure, TemplateError) as exc:
+        _retry_or_give_up(engine, worker, row, clock.now(), f"{type(exc).__name__}: {exc}", report)
+        return
+    outbox.mark_sent(engine, row.id, worker, clock.now())
+    report.sent += 1
+    log.info("outbox %s %s sent (attempt %s)", row.id, row.kind, row.attempts)
+
+
+def _retry_or_give_up(
+    engine: Engine, worker: str, row: Outbox, now: datetime, error: str, report: SendReport
+) -> None:
+    assert row.id is not None
+    if now - row.due_at > GIVE_UP_AFTER:
+        outbox.mark_failed(engine, row.id, worker, f"gave up after {row.attempts} tries: {error}")
+        report.failed += 1
+        log.warning("outbox %s %s given up after %s tries", row.id, row.kind, row.attempts)
+        return
+    at = now + retry_delay(row.attempts)
+    outbox.mark_retry(engine, row.id, worker, at, error)
+    report.retrying += 1
+    log.info("outbox %s %s will retry at %s", row.id, row.kind, at.isoformat(timespec="seconds"))
+
+
+def _why_not(practice: Practice, engine: Engine, row: Outbox, now: datetime) -> str | None:
+    """Re-check at send time: a STOP or a bounce may have arrived since the row was planned."""
+    if row.kind not in ("checkin", "nudge"):
+        return None
+    client = practice.client(row.client_id or "")
+    if client is None or not any(e.id == row.experiment_id for e in client.experiments):
+        return "client or experiment no longer in the practice file"
+    state = clients.states(engine, [client.id])[client.id]
+    if not cadence.can_send(client, state, now):
+        return "client stopped, paused, without consent or bouncing"
+    if row.recipient.lower() in state.bouncing:
+        return "address bounced"
+    if row.kind == "nudge" and _answered_parent(engine, row):
+        return "answered before the reminder went out"
+    return None
+
+
+def _answered_parent(engine: Engine, row: Outbox) -> bool:
+    parent = outbox.get(engine, row.parent_id) if row.parent_id else None
+    return parent is not None and parent.answered_at is not None
+
+
+def compose(
+    practice: Practice, engine: Engine, templates: Templates, row: Outbox, now: datetime
+) -> EmailMessage:
+    client = practice.client(row.client_id or "")
+    assert client is not None
+    experiment = next(e for e in client.experiments if e.id == row.experiment_id)
+    therapist = practice.therapist(client.therapist)
+    parent = outbox.get(engine, row.parent_id) if row.parent_id else None
+    token = (parent.token if parent else row.token) or ""
+    context = {
+        "practice_name": practice.name,
+        "client_name": client.name,
+        "therapist_name": therapist.name if therapist else "your therapist",
+        "experiment_title": experiment.title,
+        "day": _day(row.slot or ""),
+        "last_plan": None,  # filled from the client's last reply once replies are stored
+    }
+    rendered = templates.render(row.kind, context)
+    return build_message(
+        from_addr=practice.mail.from_addr,
+        to=row.recipient,
+        rendered=rendered,
+        message_id=row.message_id,
+        now=now,
+        reply_to=reply_address(practice.mail.from_addr, token) if token else None,
+        in_reply_to=parent.message_id if parent else None,
+        unsubscribe=reply_address(practice.mail.from_addr, token) if token else None,
+    )
+
+
+def _day(slot: str) -> str:
+    """'2026-11-26T19:00' -> 'Thursday 26 November': the client's own local date."""
+    day = datetime.fromisoformat(slot)
+    return f"{day:%A} {day.day} {day:%B}"

@@ -1,0 +1,105 @@
+"""The tables. Every timestamp is timezone-aware UTC; every "once" is a unique key."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, DateTime, Index, text
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+from checkin.clock import as_utc
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC in, aware UTC out, on every database.
+
+    SQLite has no zone-aware type and hands back naive values; storing naive UTC there and
+    re-attaching UTC on the way out keeps comparisons (as ordered strings) correct.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use aware UTC")
+        value = as_utc(value)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else as_utc(value)
+
+
+def utc_column(nullable: bool = True, index: bool = False) -> Column:
+    return Column(UTCDateTime(), nullable=nullable, index=index)
+
+
+class Outbox(SQLModel, table=True):
+    """One outgoing message. Its `key` makes it exist once; its status makes it go once.
+
+    A check-in's key is `checkin:CLIENT:EXPERIMENT:LOCAL-SLOT`, so two ticks or two
+    processes planning the same slot collide on the unique index instead of sending twice.
+    The Message-ID is chosen when the row is created, so a retry after a crash reuses it.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        # The send loop looks only at rows still to go; keep that index small.
+        Index(
+            "ix_outbox_waiting",
+            "send_after",
+            postgresql_where=text("status IN ('pending', 'sending')"),
+            sqlite_where=text("status IN ('pending', 'sending')"),
+        ),
+        Index("ix_outbox_client_experiment", "client_id", "experiment_id", "kind"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=300)
+    kind: str = Field(max_length=20)  # checkin, nudge, confirm, digest, alert
+    client_id: str | None = Field(default=None, max_length=100)
+    experiment_id: str | None = Field(default=None, max_length=100)
+    therapist_id: str | None = Field(default=None, max_length=100)
+    slot: str | None = Field(default=None, max_length=40)  # local wall time "YYYY-MM-DDTHH:MM"
+    recipient: str = Field(max_length=320)
+    token: str | None = Field(default=None, unique=True, max_length=64)
+    parent_id: int | None = Field(default=None, foreign_key="outbox.id")
+    message_id: str = Field(unique=True, max_length=250)
+    status: str = Field(
+        default="pending", max_length=20
+    )  # pending, sending, sent, failed, cancelled
+    attempts: int = 0
+    due_at: datetime = Field(sa_column=utc_column(nullable=False))
+    send_after: datetime = Field(sa_column=utc_column(nullable=False))
+    claimed_until: datetime | None = Field(default=None, sa_column=utc_column())
+    claimed_by: str | None = Field(default=None, max_length=200)
+    sent_at: datetime | None = Field(default=None, sa_column=utc_column())
+    answered_at: datetime | None = Field(default=None, sa_column=utc_column())
+    last_error: str | None = None
+    created_at: datetime = Field(sa_column=utc_column(nullable=False))
+
+
+class ClientStatus(SQLModel, table=True):
+    """A client's own say over their check-ins: active, paused (until a date or RESUME), stopped."""
+
+    __tablename__ = "client_status"
+
+    client_id: str = Field(primary_key=True, max_length=100)
+    status: str = Field(default="active", max_length=20)
+    paused_until: datetime | None = Field(default=None, sa_column=utc_column())
+    changed_at: datetime = Field(sa_column=utc_column(nullable=False))
+
+
+class AddressStatus(SQLModel, table=True):
+    """An address that bounced gets no more mail until someone clears it."""
+
+    __tablename__ = "address_status"
+
+    address: str = Field(primary_key=True, max_length=320)  # lower-cased
+    bouncing: bool = True
+    since: datetime = Field(sa_column=utc_column(nullable=False))
+    detail: str | None = None
