@@ -20,7 +20,10 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check checkin tests bench
 
 demo: $(STAMP)
-	$(BIN)/checkin demo
+	@echo "checkin is installed in .venv ($$($(BIN)/checkin --version))."
+	@echo "The full demo (loopback SMTP and IMAP, simulated clients, digests) arrives with its own issue."
+	@echo "Today you can validate the example practice:"
+	$(BIN)/checkin --config examples/checkin.yaml check
 
 bench: $(STAMP)
 	@echo "The benchmarks arrive with their own issue; nothing to measure yet."

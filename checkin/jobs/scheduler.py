@@ -10,6 +10,7 @@ import logging
 import signal
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
@@ -100,9 +101,17 @@ class Service:
             misfire_grace_time=30,
         )
         self._safe_tick()  # do not wait for the first full minute
+        log.info(
+            "running: %d clients; SIGHUP re-reads %s",
+            len(self.live.practice.clients),
+            self.live.path,
+        )
         if not self.stopping.is_set():
             self.scheduler.start()
         log.info("stopped cleanly")
+
+    def _wake(self) -> None:
+        self.scheduler.modify_job("tick", next_run_time=datetime.now(UTC))
 
     def _safe_tick(self) -> None:
         try:
@@ -120,6 +129,9 @@ class Service:
 
         def hup(_signum: int, _frame: FrameType | None) -> None:
             self.live.reload_requested = True
+            if self.scheduler.running:
+                # Re-read now rather than at the next minute; off the signal handler's stack.
+                threading.Thread(target=self._wake, daemon=True).start()
 
         handlers: dict[int, Callable[[int, FrameType | None], None]] = {
             signal.SIGTERM: stop,

@@ -155,6 +155,7 @@ def compose(
     return build_message(
         from_addr=practice.mail.from_addr,
         to=row.recipient,
+        to_name=client.name,
         rendered=rendered,
         message_id=row.message_id,
         now=now,

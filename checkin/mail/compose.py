@@ -70,6 +70,7 @@ def build_message(
     from_addr: str,
     to: str,
     rendered: Rendered,
+    to_name: str | None = None,
     message_id: str,
     now: datetime,
     reply_to: str | None = None,
@@ -79,7 +80,7 @@ def build_message(
 ) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = _address(from_addr)
-    msg["To"] = _address(to)
+    msg["To"] = _address(to, to_name)
     msg["Subject"] = rendered.subject
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = message_id
@@ -96,10 +97,13 @@ def build_message(
         msg["List-Unsubscribe"] = f"<mailto:{unsubscribe}?subject=STOP>"
     msg.set_content(rendered.text, cte="quoted-printable")
     msg.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
+    # The bodies are encoded by now; lift the 78-column header fold so single long tokens
+    # (List-Unsubscribe, Message-ID) stay on their own line: some parsers keep the fold's space.
+    msg.policy = msg.policy.clone(max_line_length=998)
     return msg
 
 
-def _address(value: str) -> Address:
-    name, addr = parseaddr(value)
+def _address(value: str, name: str | None = None) -> Address:
+    parsed_name, addr = parseaddr(value)
     local, _, domain = addr.rpartition("@")
-    return Address(display_name=name, username=local, domain=domain)
+    return Address(display_name=name or parsed_name, username=local, domain=domain)

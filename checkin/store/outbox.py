@@ -11,7 +11,6 @@ import secrets
 from base64 import b32encode
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.utils import make_msgid
 
 from sqlalchemy import ColumnElement, Engine, and_, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -67,7 +66,7 @@ def _row(m: NewMessage, domain: str, now: datetime) -> dict[str, object]:
         "slot": m.slot,
         "parent_id": m.parent_id,
         "token": new_token() if m.with_token else None,
-        "message_id": make_msgid(idstring=secrets.token_hex(8), domain=domain),
+        "message_id": f"<{secrets.token_hex(16)}@{domain}>",
         "status": "pending",
         "attempts": 0,
         "due_at": m.due_at,
