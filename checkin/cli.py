@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
 
 import click
 from sqlalchemy import Engine
@@ -11,7 +12,8 @@ from sqlalchemy import Engine
 from checkin import config, logs
 from checkin.clock import Clock, FixedClock, SystemClock
 from checkin.errors import ConfigError
-from checkin.practice import Practice
+from checkin.practice import Client, Practice
+from checkin.store import clients
 from checkin.store.db import engine_for, upgrade
 
 
@@ -102,6 +104,60 @@ def status(ctx: Context, at: str | None) -> None:
 
     practice = ctx.practice()
     click.echo(report(practice, _database(practice), _clock(at).now()))
+
+
+@main.group()
+def client() -> None:
+    """Pause, resume or stop one client's check-ins (as their own PAUSE/RESUME/STOP would)."""
+
+
+@client.command("pause")
+@click.argument("client_id")
+@click.option("--until", "until", metavar="DATE", help="Resume by itself on this local date.")
+@pass_context
+def client_pause(ctx: Context, client_id: str, until: str | None) -> None:
+    """No check-ins until DATE (in the client's zone), or until `checkin client resume`."""
+    practice, who = _client(ctx, client_id)
+    end = _local_midnight(until, who.timezone) if until else None
+    clients.set_status(_database(practice), who.id, "paused", SystemClock().now(), end)
+    click.echo(f"{who.id}: paused" + (f" until {until}" if until else " until resumed"))
+
+
+@client.command("resume")
+@click.argument("client_id")
+@pass_context
+def client_resume(ctx: Context, client_id: str) -> None:
+    """Start a paused or stopped client's check-ins again from the next one due."""
+    practice, who = _client(ctx, client_id)
+    clients.set_status(_database(practice), who.id, "active", SystemClock().now())
+    click.echo(f"{who.id}: active")
+
+
+@client.command("stop")
+@click.argument("client_id")
+@pass_context
+def client_stop(ctx: Context, client_id: str) -> None:
+    """End a client's check-ins; only `checkin client resume` starts them again."""
+    practice, who = _client(ctx, client_id)
+    clients.set_status(_database(practice), who.id, "stopped", SystemClock().now())
+    click.echo(f"{who.id}: stopped")
+
+
+def _client(ctx: Context, client_id: str) -> tuple[Practice, Client]:
+    practice = ctx.practice()
+    found = practice.client(client_id)
+    if found is None:
+        known = ", ".join(c.id for c in practice.clients) or "none"
+        raise click.BadParameter(f"no client {client_id!r} in {ctx.path} (known: {known})")
+    return practice, found
+
+
+def _local_midnight(day: str, zone: ZoneInfo) -> datetime:
+    try:
+        parsed = date.fromisoformat(day)
+    except ValueError:
+        raise click.BadParameter(f"{day!r} is not a date such as 2027-01-03") from None
+    return datetime.combine(parsed, time(0), zone).astimezone(UTC)
 
 
 @main.group()

@@ -67,7 +67,7 @@ clients:
         title: One line in the journal
         cadence: {days: daily, time: "22:15"}
         start: "2026-11-05"
-"""  # noqa: E501
+"""
 
 
 @pytest.fixture(autouse=True)
