@@ -39,9 +39,11 @@ class Sink:
     hold: threading.Event | None = None
     arrived: threading.Event = field(default_factory=threading.Event)
     in_data: threading.Event = field(default_factory=threading.Event)
+    sessions: set[int] = field(default_factory=set)
 
     async def handle_DATA(self, server: object, session: Session, envelope: Envelope) -> str:
         self.in_data.set()
+        self.sessions.add(id(session))
         if self.hold is not None:
             # Keep the client waiting mid-DATA, as a slow server would, until the test lets go.
             while not self.hold.is_set():

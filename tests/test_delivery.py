@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import ssl
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, AuthResult
 
-from tests.conftest import SmtpServer, practice_dict, write_practice
+from tests.conftest import Sink, SmtpServer, free_port, practice_dict, write_practice
 from tests.test_send import SLOT_UTC, cli
 
 
@@ -85,3 +89,65 @@ def test_starttls_and_login(
     monkeypatch.setenv("TEST_SMTP_PASSWORD", "s3cret")
     assert "1 sent" in cli(config, "send-due", "--at", "2026-11-27T00:05:00Z").output
     assert len(starttls_server.sink.messages) == 1
+
+
+class OAuthSink(Sink):
+    """Accepts XOAUTH2 with one bearer token, as Microsoft 365 and Google do."""
+
+    tokens_seen: list[str]
+
+    async def auth_XOAUTH2(self, server: SMTP, args: list[str]) -> AuthResult:
+        fields = base64.b64decode(args[1]).decode().split("\x01")
+        self.tokens_seen = [*getattr(self, "tokens_seen", []), fields[1]]
+        ok = fields[0] == "user=checkin@practice.test" and fields[1] == "auth=Bearer tok-123"
+        return AuthResult(success=ok, handled=False)
+
+
+def test_xoauth2_login_with_a_token_command(
+    tmp_path: Path, tls_files: tuple[Path, Path], database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert, key = tls_files
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    sink = OAuthSink()
+    controller = Controller(
+        sink, hostname="127.0.0.1", port=free_port(), tls_context=context,
+        require_starttls=True, auth_required=True,
+    )  # fmt: skip
+    controller.start()
+    try:
+        server = SmtpServer("127.0.0.1", controller.port, sink)
+        data = practice_dict(server, database_url)
+        data["mail"]["smtp"].update(
+            security="starttls",
+            username="checkin@practice.test",
+            oauth2={"token_command": "echo tok-123"},
+        )
+        config = write_practice(tmp_path / "checkin.yaml", data)
+        assert "1 sent" in cli(config, "send-due", "--at", SLOT_UTC).output
+    finally:
+        controller.stop()
+    assert sink.tokens_seen == ["auth=Bearer tok-123"]
+    assert len(sink.messages) == 1
+
+
+def test_one_connection_for_a_batch(
+    tmp_path: Path, smtp_server: SmtpServer, database_url: str
+) -> None:
+    data = practice_dict(smtp_server, database_url)
+    data["clients"] = [
+        {**data["clients"][0], "id": f"c{i}", "email": f"c{i}@client.test"} for i in range(5)
+    ]
+    config = write_practice(tmp_path / "checkin.yaml", data)
+    assert "5 sent" in cli(config, "send-due", "--at", SLOT_UTC).output
+    assert len(smtp_server.sink.sessions) == 1
+
+
+def test_status_shows_whats_coming_in_the_clients_time(
+    config: Path, smtp_server: SmtpServer
+) -> None:
+    cli(config, "send-due", "--at", SLOT_UTC)
+    status = cli(config, "status", "--at", "2026-11-27T01:00:00Z").output
+    assert "alex" in status and "Fri 27 Nov 19:00 America/New_York (in 23h 0m)" in status
+    assert "Last sent" in status and "2026-11-27 00:00 UTC" in status

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -10,6 +11,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from checkin.config import load
+from checkin.jobs.scheduler import LiveConfig
 from tests.conftest import SmtpServer, practice_dict, write_practice
 
 
@@ -66,3 +69,21 @@ def test_run_sends_reloads_and_stops_cleanly(
             process.kill()
     assert "stopped cleanly" in log_path.read_text()
     assert len(smtp_server.sink.messages) == 2
+
+
+def test_an_edit_is_picked_up_without_a_signal_and_a_bad_one_is_refused(
+    tmp_path: Path, smtp_server: SmtpServer, database_url: str
+) -> None:
+    data = practice_dict(smtp_server, database_url)
+    config = write_practice(tmp_path / "checkin.yaml", data)
+    live = LiveConfig(config, load(config))
+    assert live.refresh().clients[0].name == "Alex"
+
+    data["clients"][0]["name"] = "Alexandra"
+    write_practice(config, data)
+    os.utime(config, (1, 1))  # a different mtime, however fast the edit
+    assert live.refresh().clients[0].name == "Alexandra"
+
+    config.write_text(config.read_text().replace("19:00", "23:00"))  # inside quiet hours
+    os.utime(config, (2, 2))
+    assert live.refresh().clients[0].experiments[0].cadence.time.hour == 19

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -99,39 +100,54 @@ class Service:
             max_instances=1,
             coalesce=True,
             misfire_grace_time=30,
+            next_run_time=datetime.now(UTC),  # the first tick at once, not at the next minute
         )
-        self._safe_tick()  # do not wait for the first full minute
         log.info(
             "running: %d clients; SIGHUP re-reads %s",
             len(self.live.practice.clients),
             self.live.path,
         )
-        if not self.stopping.is_set():
-            self.scheduler.start()
+        self.scheduler.start()
         log.info("stopped cleanly")
 
-    def _wake(self) -> None:
-        self.scheduler.modify_job("tick", next_run_time=datetime.now(UTC))
+    def _when_running(self, action: Callable[[], object]) -> None:
+        """Act on the scheduler from a thread of its own, once its loop is up.
+
+        A signal can arrive before `start()` has got going, and a signal handler must not
+        block on the scheduler's locks.
+        """
+
+        def wait_then_act() -> None:
+            while not self.scheduler.running:
+                time.sleep(0.05)
+            action()
+
+        threading.Thread(target=wait_then_act, daemon=True).start()
 
     def _safe_tick(self) -> None:
-        try:
-            self.tick()
-        except Exception:
-            # One bad tick (database briefly away, say) must not end the service.
-            log.exception("tick failed; trying again next minute")
+        # A SIGHUP during a tick finds this job still running and its wake-up is skipped;
+        # so tick again at once while a reload is asked for.
+        while True:
+            try:
+                self.tick()
+            except Exception:
+                # One bad tick (database briefly away, say) must not end the service.
+                log.exception("tick failed; trying again next minute")
+            if self.stopping.is_set() or not self.live.reload_requested:
+                return
 
     def _signals(self) -> None:
         def stop(signum: int, _frame: FrameType | None) -> None:
             log.info("signal %s: finishing the message in hand, then stopping", signum)
             self.stopping.set()
-            if self.scheduler.running:
-                threading.Thread(target=self.scheduler.shutdown, daemon=True).start()
+            self._when_running(self.scheduler.shutdown)
 
         def hup(_signum: int, _frame: FrameType | None) -> None:
             self.live.reload_requested = True
-            if self.scheduler.running:
-                # Re-read now rather than at the next minute; off the signal handler's stack.
-                threading.Thread(target=self._wake, daemon=True).start()
+            # Re-read now rather than at the next minute.
+            self._when_running(
+                lambda: self.scheduler.modify_job("tick", next_run_time=datetime.now(UTC))
+            )
 
         handlers: dict[int, Callable[[int, FrameType | None], None]] = {
             signal.SIGTERM: stop,
