@@ -151,3 +151,23 @@ def test_status_shows_whats_coming_in_the_clients_time(
     status = cli(config, "status", "--at", "2026-11-27T01:00:00Z").output
     assert "alex" in status and "Fri 27 Nov 19:00 America/New_York (in 23h 0m)" in status
     assert "Last sent" in status and "2026-11-27 00:00 UTC" in status
+
+
+def test_implicit_tls(
+    tmp_path: Path, tls_files: tuple[Path, Path], database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert, key = tls_files
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    sink = Sink()
+    controller = Controller(sink, hostname="127.0.0.1", port=free_port(), ssl_context=context)
+    controller.start()
+    try:
+        data = practice_dict(SmtpServer("127.0.0.1", controller.port, sink), database_url)
+        data["mail"]["smtp"]["security"] = "tls"
+        config = write_practice(tmp_path / "checkin.yaml", data)
+        assert "1 sent" in cli(config, "send-due", "--at", SLOT_UTC).output
+    finally:
+        controller.stop()
+    assert len(sink.messages) == 1
