@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
@@ -93,6 +95,79 @@ def run(ctx: Context) -> None:
     practice = ctx.practice()
     _database(practice)
     Service(LiveConfig(ctx.path, practice), SystemClock()).run()
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="One pass over the mailbox, then exit.")
+@pass_context
+def poll(ctx: Context, once: bool) -> None:
+    """Fetch, store and understand replies: one pass, or keep watching (IDLE)."""
+    from checkin.jobs.ingest import one_pass, watch_mailbox
+    from checkin.jobs.send import worker_id
+    from checkin.mail.imap import Mailbox
+
+    practice = _with_mailbox(ctx.practice(), ctx.path)
+    engine, clock = _database(practice), SystemClock()
+    if not once:
+        stop = _stop_on_signals()
+        watch_mailbox(lambda: practice, engine, clock, worker_id(), stop.is_set)
+        return
+    assert practice.mail.imap is not None
+    with Mailbox(practice.mail.imap) as mailbox:
+        report = one_pass(lambda: practice, engine, clock, mailbox, worker_id())
+    click.echo(
+        f"{report.fetched} fetched, {report.stored} new, {report.understood} understood, "
+        f"{report.flagged} need review."
+    )
+
+
+def _with_mailbox(practice: Practice, path: object) -> Practice:
+    if practice.mail.imap is None:
+        click.echo(f"{path}: no mail.imap block: add one to read replies.", err=True)
+        sys.exit(1)
+    return practice
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda _signum, _frame: stop.set())
+    return stop
+
+
+@main.command()
+@click.option("--client", "client_id", metavar="ID", help="Only this client.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True
+)
+@pass_context
+def export(ctx: Context, client_id: str | None, fmt: str) -> None:
+    """Everything stored about clients: check-ins, replies, notes, commands, unattributed mail."""
+    from checkin.jobs.export import export as export_job
+
+    practice = ctx.practice()
+    if client_id is not None:
+        _client(ctx, client_id)
+    click.echo(export_job(practice, _database(practice), client_id, fmt), nl=False)
+
+
+@main.command()
+@click.argument("client_id")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_context
+def forget(ctx: Context, client_id: str, yes: bool) -> None:
+    """Erase everything stored about a client (check-ins, replies, raw mail, statuses)."""
+    from checkin.store.records import forget as forget_client
+
+    practice, who = _client(ctx, client_id)
+    if not yes:
+        click.confirm(f"Erase everything stored about {who.id}? This cannot be undone", abort=True)
+    gone = forget_client(_database(practice), who.id, who.emails)
+    click.echo(
+        f"{who.id}: erased {gone.messages_sent} sent message(s), {gone.replies} reply record(s), "
+        f"{gone.raw_messages} raw message(s), {gone.statuses} status record(s). "
+        "Remove the client from the practice file too, or check-ins will start again."
+    )
 
 
 @main.command()

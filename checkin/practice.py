@@ -69,6 +69,7 @@ class ImapServer(Server):
     folder: str = "INBOX"
     done_folder: str = "Checkin/Done"
     poll_interval: float = 60.0
+    max_message_bytes: int = 25 * 1024 * 1024  # larger messages are stored as headers only
 
 
 @dataclass(frozen=True)

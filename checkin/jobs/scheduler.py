@@ -102,13 +102,33 @@ class Service:
             misfire_grace_time=30,
             next_run_time=datetime.now(UTC),  # the first tick at once, not at the next minute
         )
+        watcher = self._start_watcher()
         log.info(
             "running: %d clients; SIGHUP re-reads %s",
             len(self.live.practice.clients),
             self.live.path,
         )
         self.scheduler.start()
+        if watcher is not None:
+            watcher.join(timeout=60)
         log.info("stopped cleanly")
+
+    def _start_watcher(self) -> threading.Thread | None:
+        """The mailbox is watched beside the schedule, in a thread of its own."""
+        if self.live.practice.mail.imap is None:
+            log.info("no mail.imap in the practice file: replies are not read")
+            return None
+        from checkin.jobs.ingest import watch_mailbox
+
+        thread = threading.Thread(
+            target=watch_mailbox,
+            args=(lambda: self.live.practice, self.engine, self.clock, self.worker,
+                  self.stopping.is_set),
+            name="mailbox",
+            daemon=True,
+        )  # fmt: skip
+        thread.start()
+        return thread
 
     def _when_running(self, action: Callable[[], object]) -> None:
         """Act on the scheduler from a thread of its own, once its loop is up.

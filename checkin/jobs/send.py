@@ -8,7 +8,7 @@ import socket
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 
 from jinja2 import TemplateError
@@ -19,8 +19,8 @@ from checkin.core import cadence
 from checkin.errors import PermanentFailure, TemporaryFailure
 from checkin.mail.compose import Templates, build_message, reply_address
 from checkin.mail.smtp import SmtpSender
-from checkin.practice import Practice
-from checkin.store import clients, outbox
+from checkin.practice import Client, Practice
+from checkin.store import clients, outbox, outcomes
 from checkin.store.models import Outbox
 
 log = logging.getLogger("checkin.send")
@@ -114,6 +114,10 @@ def _retry_or_give_up(
 
 def _why_not(practice: Practice, engine: Engine, row: Outbox, now: datetime) -> str | None:
     """Re-check at send time: a STOP or a bounce may have arrived since the row was planned."""
+    if row.kind == "confirm":
+        # A STOP is confirmed to a client who is, by then, stopped: only a bounce prevents it.
+        bouncing = clients.states(engine, [row.client_id or ""])[row.client_id or ""].bouncing
+        return "address bounced" if row.recipient.lower() in bouncing else None
     if row.kind not in ("checkin", "nudge"):
         return None
     client = practice.client(row.client_id or "")
@@ -139,6 +143,8 @@ def compose(
 ) -> EmailMessage:
     client = practice.client(row.client_id or "")
     assert client is not None
+    if row.kind == "confirm":
+        return _confirmation(practice, templates, row, client, now)
     experiment = next(e for e in client.experiments if e.id == row.experiment_id)
     therapist = practice.therapist(client.therapist)
     parent = outbox.get(engine, row.parent_id) if row.parent_id else None
@@ -149,20 +155,47 @@ def compose(
         "therapist_name": therapist.name if therapist else "your therapist",
         "experiment_title": experiment.title,
         "day": _day(row.slot or ""),
-        "last_plan": None,  # filled from the client's last reply once replies are stored
+        "last_plan": outcomes.last_plan(engine, client.id, experiment.id),
     }
-    rendered = templates.render(row.kind, context)
+    reply_to = reply_address(practice.mail.from_addr, token) if token else None
     return build_message(
         from_addr=practice.mail.from_addr,
         to=row.recipient,
         to_name=client.name,
-        rendered=rendered,
+        rendered=templates.render(row.kind, context),
         message_id=row.message_id,
         now=now,
-        reply_to=reply_address(practice.mail.from_addr, token) if token else None,
+        reply_to=reply_to,
         in_reply_to=parent.message_id if parent else None,
-        unsubscribe=reply_address(practice.mail.from_addr, token) if token else None,
+        unsubscribe=reply_to,
     )
+
+
+def _confirmation(
+    practice: Practice, templates: Templates, row: Outbox, client: Client, now: datetime
+) -> EmailMessage:
+    command, _, until = (row.detail or "").partition(":")
+    context = {
+        "practice_name": practice.name,
+        "client_name": client.name,
+        "command": command,
+        "until": _date(until) if until else None,
+    }
+    return build_message(
+        from_addr=practice.mail.from_addr,
+        to=row.recipient,
+        to_name=client.name,
+        rendered=templates.render("confirm", context),
+        message_id=row.message_id,
+        now=now,
+        in_reply_to=row.in_reply_to,
+        auto_submitted="auto-replied",
+    )
+
+
+def _date(iso: str) -> str:
+    day = date.fromisoformat(iso)
+    return f"{day:%A} {day.day} {day:%B %Y}"
 
 
 def _day(slot: str) -> str:

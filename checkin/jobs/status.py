@@ -8,8 +8,8 @@ from sqlalchemy import Engine
 
 from checkin.core import cadence
 from checkin.practice import Practice
-from checkin.store import clients, outbox
-from checkin.store.models import Outbox
+from checkin.store import clients, outbox, outcomes
+from checkin.store.models import Outbox, Reply
 
 
 def report(practice: Practice, engine: Engine, now: datetime) -> str:
@@ -21,7 +21,19 @@ def report(practice: Practice, engine: Engine, now: datetime) -> str:
     troubles = outbox.troubles(engine)
     lines += ["", f"Needs attention ({len(troubles)})"]
     lines += [_trouble(r) for r in troubles] or ["  nothing"]
+    review = outcomes.needing_review(engine)
+    lines += ["", f"Messages needing review ({len(review)})"]
+    lines += [_review(r) for r in review] or ["  nothing"]
     return "\n".join(lines)
+
+
+def _review(r: Reply) -> str:
+    """Ids and reasons only: client words stay in the database and the digest."""
+    what = "RISK LANGUAGE" if r.risk else r.kind
+    return (
+        f"  message {r.raw_id:<6} {r.received_at:%Y-%m-%d %H:%M} UTC  {what:<13} "
+        f"{r.client_id or '(no client)':<16} {r.attribution}: {r.reason or ''}"
+    ).rstrip()
 
 
 def _upcoming(

@@ -76,7 +76,7 @@ def build_message(
     reply_to: str | None = None,
     in_reply_to: str | None = None,
     unsubscribe: str | None = None,
-    automatic: bool = True,
+    auto_submitted: str | None = "auto-generated",
 ) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = _address(from_addr)
@@ -89,9 +89,10 @@ def build_message(
     if in_reply_to:
         msg["In-Reply-To"] = in_reply_to
         msg["References"] = in_reply_to
-    if automatic:
-        # RFC 3834: out-of-office robots should not answer us, and we can tell their mail apart.
-        msg["Auto-Submitted"] = "auto-generated"
+    if auto_submitted:
+        # RFC 3834: out-of-office robots should not answer us ("auto-replied" for our answers
+        # to a client's command), and we can tell their mail apart from a person's.
+        msg["Auto-Submitted"] = auto_submitted
         msg["X-Auto-Response-Suppress"] = "All"
     if unsubscribe:
         msg["List-Unsubscribe"] = f"<mailto:{unsubscribe}?subject=STOP>"

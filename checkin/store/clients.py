@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from checkin.core.cadence import ClientState
 from checkin.store.db import session
@@ -36,22 +37,33 @@ def _state(row: ClientStatus | None, bouncing: frozenset[str]) -> ClientState:
 def set_status(
     engine: Engine, client_id: str, status: str, now: datetime, until: datetime | None = None
 ) -> None:
+    with session(engine) as s:
+        write_status(s, client_id, status, now, until)
+        s.commit()
+
+
+def write_status(
+    s: Session, client_id: str, status: str, now: datetime, until: datetime | None = None
+) -> None:
+    """Inside the caller's transaction."""
     if status not in {"active", "paused", "stopped"}:
         raise ValueError(f"unknown client status {status!r}")
-    with session(engine) as s:
-        row = s.get(ClientStatus, client_id) or ClientStatus(client_id=client_id, changed_at=now)
-        row.status, row.paused_until, row.changed_at = status, until, now
-        s.add(row)
-        s.commit()
+    row = s.get(ClientStatus, client_id) or ClientStatus(client_id=client_id, changed_at=now)
+    row.status, row.paused_until, row.changed_at = status, until, now
+    s.add(row)
 
 
 def mark_bouncing(engine: Engine, address: str, now: datetime, detail: str | None = None) -> None:
     with session(engine) as s:
-        key = address.strip().lower()
-        row = s.get(AddressStatus, key) or AddressStatus(address=key, since=now)
-        row.bouncing, row.detail = True, detail
-        s.add(row)
+        write_bouncing(s, address, now, detail)
         s.commit()
+
+
+def write_bouncing(s: Session, address: str, now: datetime, detail: str | None = None) -> None:
+    key = address.strip().lower()
+    row = s.get(AddressStatus, key) or AddressStatus(address=key, since=now)
+    row.bouncing, row.detail = True, detail
+    s.add(row)
 
 
 def clear_bouncing(engine: Engine, address: str) -> None:

@@ -9,7 +9,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, Insert, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, create_engine
 
@@ -57,6 +58,12 @@ def _sqlite_engine(url: str) -> Engine:
 def session(engine: Engine) -> Iterator[Session]:
     with Session(engine, expire_on_commit=False) as s:
         yield s
+
+
+def insert_ignoring_duplicates(dialect: str, model: type, key: str) -> Insert:
+    """INSERT ... ON CONFLICT (key) DO NOTHING: the database, not the caller, decides "once"."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(model).on_conflict_do_nothing(index_elements=[key])
 
 
 def upgrade(engine: Engine) -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Column, DateTime, Index, text
+from sqlalchemy import BigInteger, Column, Date, DateTime, Index, LargeBinary, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -56,6 +56,7 @@ class Outbox(SQLModel, table=True):
             sqlite_where=text("status IN ('pending', 'sending')"),
         ),
         Index("ix_outbox_client_experiment", "client_id", "experiment_id", "kind"),
+        Index("ix_outbox_token_hash", "token_hash", unique=True),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -67,6 +68,12 @@ class Outbox(SQLModel, table=True):
     slot: str | None = Field(default=None, max_length=40)  # local wall time "YYYY-MM-DDTHH:MM"
     recipient: str = Field(max_length=320)
     token: str | None = Field(default=None, unique=True, max_length=64)
+    # Replies are matched on the token's hash, so the database never compares the secret itself.
+    token_hash: str | None = Field(default=None, max_length=64)
+    detail: str | None = Field(
+        default=None, max_length=200
+    )  # e.g. the command a confirmation confirms
+    in_reply_to: str | None = Field(default=None, max_length=250)
     parent_id: int | None = Field(default=None, foreign_key="outbox.id")
     message_id: str = Field(unique=True, max_length=250)
     status: str = Field(
@@ -103,3 +110,71 @@ class AddressStatus(SQLModel, table=True):
     bouncing: bool = True
     since: datetime = Field(sa_column=utc_column(nullable=False))
     detail: str | None = None
+
+
+class RawMessage(SQLModel, table=True):
+    """Every message fetched from the mailbox, stored before anything else happens to it.
+
+    `key` is the Message-ID, or `sha256:...` of the bytes when there is none: a rescan, a
+    redelivery or a second process finds the row already there.
+    """
+
+    __tablename__ = "raw_message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=300)
+    message_id: str | None = Field(default=None, max_length=300)
+    sha256: str = Field(max_length=64)
+    sender: str | None = Field(default=None, max_length=320)
+    sent_date: datetime | None = Field(default=None, sa_column=utc_column())
+    size: int
+    headers_only: bool = False  # over the size limit: the body was not fetched
+    raw: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    mailbox: str = Field(max_length=400)
+    # IMAP numbers are unsigned 32-bit: too big for PostgreSQL's INTEGER.
+    uidvalidity: int = Field(sa_column=Column(BigInteger, nullable=False))
+    uid: int = Field(sa_column=Column(BigInteger, nullable=False))
+    fetched_at: datetime = Field(sa_column=utc_column(nullable=False))
+
+
+class Reply(SQLModel, table=True):
+    """What a stored message was understood to be, whose it is, and what was done about it.
+
+    One per raw message (unique `raw_id`), written in the same transaction as its effects, so a
+    message is acted on once however often processing is retried.
+    """
+
+    __tablename__ = "reply"
+    __table_args__ = (Index("ix_reply_client_received", "client_id", "received_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    raw_id: int = Field(foreign_key="raw_message.id", unique=True)
+    received_at: datetime = Field(sa_column=utc_column(nullable=False))
+    kind: str = Field(max_length=20)  # answer, command, auto_reply, bounce, unreadable, too_large
+    attribution: str = Field(max_length=20)  # token, thread, sender, note, unattributed
+    reason: str | None = None  # why it is unattributed, or what went wrong
+    needs_review: bool = False  # shown to the therapist: unattributed, unreadable, too large
+    client_id: str | None = Field(default=None, max_length=100)
+    experiment_id: str | None = Field(default=None, max_length=100)
+    outbox_id: int | None = Field(default=None, foreign_key="outbox.id")
+    command: str | None = Field(default=None, max_length=20)
+    pause_until: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    text: str | None = None
+    tried: str | None = Field(default=None, max_length=10)
+    rating: int | None = None
+    noticed: str | None = None
+    next_time: str | None = None
+    risk: bool = False
+    risk_reasons: str | None = None  # JSON list of the sentences that raised the flag
+    attachments: str | None = None  # JSON list of file names
+    bounced_address: str | None = Field(default=None, max_length=320)
+
+
+class MailboxState(SQLModel, table=True):
+    """Where the watcher is in one folder: UIDs up to `last_uid` are stored already."""
+
+    __tablename__ = "mailbox_state"
+
+    mailbox: str = Field(primary_key=True, max_length=400)
+    uidvalidity: int = Field(sa_column=Column(BigInteger, nullable=False))
+    last_uid: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))

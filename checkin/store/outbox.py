@@ -7,16 +7,16 @@ it with the same Message-ID, so a message that did go out threads as one.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from base64 import b32encode
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, Engine, and_, exists, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 
-from checkin.store.db import session
+from checkin.store.db import insert_ignoring_duplicates, session
 from checkin.store.models import Outbox
 
 LEASE = timedelta(minutes=5)
@@ -35,6 +35,12 @@ class NewMessage:
     slot: str | None = None
     parent_id: int | None = None
     with_token: bool = False
+    detail: str | None = None
+    in_reply_to: str | None = None
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
 
 
 def new_token() -> str:
@@ -46,16 +52,16 @@ def enqueue(engine: Engine, messages: list[NewMessage], domain: str, now: dateti
     """Insert the rows that do not exist yet; return how many were new."""
     if not messages:
         return 0
-    rows = [_row(m, domain, now) for m in messages]
-    insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
-    statement = insert(Outbox).values(rows).on_conflict_do_nothing(index_elements=["key"])
+    rows = [message_row(m, domain, now) for m in messages]
+    statement = insert_ignoring_duplicates(engine.dialect.name, Outbox, "key").values(rows)
     with session(engine) as s:
         result = s.execute(statement)
         s.commit()
         return result.rowcount or 0
 
 
-def _row(m: NewMessage, domain: str, now: datetime) -> dict[str, object]:
+def message_row(m: NewMessage, domain: str, now: datetime) -> dict[str, object]:
+    token = new_token() if m.with_token else None
     return {
         "key": m.key,
         "kind": m.kind,
@@ -65,7 +71,10 @@ def _row(m: NewMessage, domain: str, now: datetime) -> dict[str, object]:
         "therapist_id": m.therapist_id,
         "slot": m.slot,
         "parent_id": m.parent_id,
-        "token": new_token() if m.with_token else None,
+        "token": token,
+        "token_hash": token_hash(token) if token else None,
+        "detail": m.detail,
+        "in_reply_to": m.in_reply_to,
         "message_id": f"<{secrets.token_hex(16)}@{domain}>",
         "status": "pending",
         "attempts": 0,

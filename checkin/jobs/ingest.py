@@ -1,0 +1,221 @@
+"""mailbox -> store raw -> move -> understand -> attribute -> act.
+
+Order matters for "nothing lost, nothing twice": a batch is stored (with the folder's
+position) in one transaction *before* it is moved out of the watched folder; understanding
+works from the database afterwards, one message at a time, each recorded with its effects in
+one transaction. A crash anywhere leaves either a message still in the folder (fetched again,
+its unique key stops a second copy) or a stored message not yet understood (picked up next).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from checkin.clock import Clock
+from checkin.core import act
+from checkin.core.attribute import Attribution, attribute
+from checkin.core.understand import Reply as Understood
+from checkin.core.understand import understand
+from checkin.jobs.send import send_pending
+from checkin.mail.compose import Templates, domain_of
+from checkin.mail.imap import Mailbox, watch
+from checkin.practice import Practice
+from checkin.store import inbox, outcomes
+from checkin.store.inbox import Fetched
+from checkin.store.models import RawMessage, Reply
+
+log = logging.getLogger("checkin.ingest")
+
+BATCH = 50  # messages per FETCH: bounded memory, whatever the backlog
+
+
+@dataclass
+class IngestReport:
+    fetched: int = 0
+    stored: int = 0
+    understood: int = 0
+    flagged: int = 0
+
+
+def mailbox_name(practice: Practice) -> str:
+    imap = practice.mail.imap
+    assert imap is not None
+    return f"{imap.username or ''}@{imap.host}:{imap.port}/{imap.folder}"
+
+
+def fetch_new(practice: Practice, engine: Engine, mailbox: Mailbox, clock: Clock) -> IngestReport:
+    """Store everything in the folder we have not stored, then move it to the done folder."""
+    imap = practice.mail.imap
+    assert imap is not None
+    name, report = mailbox_name(practice), IngestReport()
+    known = inbox.position(engine, name)
+    if known is None or known[0] != mailbox.uidvalidity:
+        inbox.restart_position(engine, name, mailbox.uidvalidity)
+        known = (mailbox.uidvalidity, 0)
+    uids = mailbox.all_uids()
+    # Stored by an earlier pass that died before moving them: move, don't fetch again.
+    mailbox.move([u for u in uids if u <= known[1]], imap.done_folder)
+    for batch in _chunks([u for u in uids if u > known[1]], BATCH):
+        fetched = _fetch(mailbox, batch, imap.max_message_bytes)
+        report.fetched += len(fetched)
+        report.stored += inbox.store(engine, name, mailbox.uidvalidity, fetched, clock.now())
+        mailbox.move(batch, imap.done_folder)
+    return report
+
+
+def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _fetch(mailbox: Mailbox, uids: list[int], limit: int) -> list[Fetched]:
+    sizes = mailbox.sizes(uids)
+    small = [u for u in uids if sizes.get(u, 0) <= limit]
+    large = [u for u in uids if sizes.get(u, 0) > limit]
+    bodies = mailbox.fetch(small) if small else {}
+    headers = mailbox.fetch_headers(large) if large else {}
+    fetched = [Fetched(u, bodies[u], sizes.get(u, len(bodies[u]))) for u in small if u in bodies]
+    fetched += [Fetched(u, headers[u], sizes[u], headers_only=True) for u in large if u in headers]
+    return sorted(fetched, key=lambda f: f.uid)
+
+
+def process_stored(practice: Practice, engine: Engine, clock: Clock) -> IngestReport:
+    """Understand and act on every stored message that has no reply row yet."""
+    report = IngestReport()
+    lookup = outcomes.StoreLookup(engine)
+    addresses = client_addresses(practice)
+    domain = domain_of(practice.mail.from_addr)
+    for raw in inbox.unprocessed(engine):
+        try:
+            row, effects = _understood(practice, raw, lookup, addresses)
+        except Exception as exc:
+            # Kept raw and shown to the therapist; the exception's text may quote the
+            # message, so only its type is logged.
+            log.error("message %s could not be understood: %s", raw.id, type(exc).__name__)
+            row, effects = _unreadable(raw, type(exc).__name__), []
+        if outcomes.record(engine, row, effects, domain, clock.now()):
+            report.understood += 1
+            report.flagged += row.needs_review
+            log.info(
+                "message %s: %s, %s%s",
+                raw.id,
+                row.kind,
+                row.attribution,
+                ", needs review" if row.needs_review else "",
+            )
+    return report
+
+
+def client_addresses(practice: Practice) -> dict[str, str]:
+    return {e.lower(): c.id for c in practice.clients for e in c.emails}
+
+
+def _understood(
+    practice: Practice, raw: RawMessage, lookup: outcomes.StoreLookup, addresses: dict[str, str]
+) -> tuple[Reply, list[act.Effect]]:
+    u = understand(raw.raw)
+    if u.kind == "bounce":
+        who = _bounce_owner(u, lookup)
+        detail = f"bounce for {', '.join(u.bounce_recipients) or 'an unknown address'}"
+        effects = act.bounce_effects(
+            u.bounce_permanent, u.bounce_recipients, set(addresses), detail
+        )
+    else:
+        threads = [i for i in (u.in_reply_to, *u.references) if i]
+        who = attribute(u.sender, u.recipients, threads, addresses, lookup)
+        client = practice.client(who.client_id or "")
+        zone = client.timezone if client else None
+        effects = act.effects(u.kind, u.command, u.pause_until, who, u.sender, u.message_id, zone)
+    kind = "too_large" if raw.headers_only else u.kind
+    return _row(raw, u, who, kind), effects
+
+
+def _unreadable(raw: RawMessage, error: str) -> Reply:
+    assert raw.id is not None
+    return Reply(
+        raw_id=raw.id,
+        received_at=raw.fetched_at,
+        kind="unreadable",
+        attribution="unattributed",
+        reason=f"could not be understood ({error}); the raw message is kept",
+        needs_review=True,
+    )
+
+
+def _bounce_owner(u: Understood, lookup: outcomes.StoreLookup) -> Attribution:
+    sent = lookup.by_message_id(u.bounced_message_id) if u.bounced_message_id else None
+    if sent is None or sent.client_id is None:
+        return Attribution("unattributed", reason="bounce for a message we cannot match")
+    return Attribution("thread", sent.client_id, None, sent.experiment_id)
+
+
+def _row(raw: RawMessage, u: Understood, who: Attribution, kind: str) -> Reply:
+    assert raw.id is not None
+    reason = who.reason
+    if kind == "too_large":
+        reason = f"over the size limit ({raw.size} bytes): only its headers were stored"
+    elif u.problems:
+        reason = "; ".join(filter(None, [reason, *u.problems]))
+    review = who.how == "unattributed" or kind in ("unreadable", "too_large") or u.risk
+    return Reply(
+        raw_id=raw.id,
+        received_at=raw.fetched_at,
+        kind=kind,
+        attribution=who.how,
+        reason=reason,
+        needs_review=review or (kind == "bounce"),
+        client_id=who.client_id,
+        experiment_id=who.experiment_id,
+        outbox_id=who.outbox_id,
+        command=u.command,
+        pause_until=u.pause_until,
+        text=u.text or None,
+        tried=u.tried,
+        rating=u.rating,
+        noticed=u.noticed,
+        next_time=u.next_time,
+        risk=u.risk,
+        risk_reasons=json.dumps(list(u.risk_reasons)) if u.risk_reasons else None,
+        attachments=json.dumps(list(u.attachments)) if u.attachments else None,
+        bounced_address=", ".join(u.bounce_recipients) or None if kind == "bounce" else None,
+    )
+
+
+def one_pass(
+    live: Callable[[], Practice], engine: Engine, clock: Clock, mailbox: Mailbox, worker: str
+) -> IngestReport:
+    """Fetch and store, understand and act, then send the confirmations that asked for."""
+    practice = live()
+    report = fetch_new(practice, engine, mailbox, clock)
+    understood = process_stored(practice, engine, clock)
+    report.understood, report.flagged = understood.understood, understood.flagged
+    if understood.understood:
+        send_pending(practice, engine, clock, Templates(practice.templates), worker)
+    if report.fetched or report.understood:
+        log.info(
+            "mailbox pass: %d fetched, %d new, %d understood, %d need review",
+            report.fetched, report.stored, report.understood, report.flagged,
+        )  # fmt: skip
+    return report
+
+
+def watch_mailbox(
+    live: Callable[[], Practice],
+    engine: Engine,
+    clock: Clock,
+    worker: str,
+    should_stop: Callable[[], bool],
+) -> None:
+    """Watch until asked to stop: IDLE (or polling), reconnecting with backoff on failures."""
+    imap = live().mail.imap
+    assert imap is not None
+    watch(
+        lambda: Mailbox(imap),
+        lambda mailbox: one_pass(live, engine, clock, mailbox, worker),
+        should_stop,
+    )

@@ -1,0 +1,141 @@
+"""Replies and their effects, written together: a message is acted on once, or not at all."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Engine, and_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from checkin.core.act import Answered, Confirm, Effect, MarkBouncing, SetStatus
+from checkin.core.attribute import Sent
+from checkin.store import clients
+from checkin.store.db import insert_ignoring_duplicates, session
+from checkin.store.models import Outbox, Reply
+from checkin.store.outbox import NewMessage, message_row
+
+
+class StoreLookup:
+    """The attribution's questions, answered from the outbox."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    def _one(self, *where: object) -> Sent | None:
+        with session(self.engine) as s:
+            row = s.execute(select(Outbox).where(*where).limit(1)).scalar_one_or_none()
+        return _sent(row) if row else None
+
+    def by_token_hash(self, digest: str) -> Sent | None:
+        return self._one(Outbox.token_hash == digest)
+
+    def by_message_id(self, message_id: str) -> Sent | None:
+        return self._one(Outbox.message_id == message_id)
+
+    def by_id(self, outbox_id: int) -> Sent | None:
+        return self._one(Outbox.id == outbox_id)
+
+    def open_checkin(self, client_id: str) -> Sent | None:
+        with session(self.engine) as s:
+            row = s.execute(
+                select(Outbox)
+                .where(
+                    Outbox.client_id == client_id,
+                    Outbox.kind == "checkin",
+                    Outbox.status == "sent",
+                    Outbox.answered_at.is_(None),
+                )
+                .order_by(Outbox.sent_at.desc(), Outbox.id.desc())
+                .limit(1)
+            ).scalar_one_or_none()
+        return _sent(row) if row else None
+
+
+def _sent(row: Outbox) -> Sent:
+    assert row.id is not None
+    return Sent(row.id, row.kind, row.client_id, row.experiment_id, row.token, row.parent_id)
+
+
+def record(engine: Engine, reply: Reply, effects: list[Effect], domain: str, now: datetime) -> bool:
+    """Store the reply and apply its effects in one transaction.
+
+    False when another process recorded this message first (nothing is applied twice).
+    """
+    with session(engine) as s:
+        try:
+            s.add(reply)
+            s.flush()
+        except IntegrityError:
+            s.rollback()
+            return False
+        for effect in effects:
+            _apply(s, effect, domain, now)
+        s.commit()
+    return True
+
+
+def _apply(s: Session, effect: Effect, domain: str, now: datetime) -> None:
+    match effect:
+        case Answered(outbox_id):
+            s.execute(
+                update(Outbox)
+                .where(Outbox.id == outbox_id, Outbox.answered_at.is_(None))
+                .values(answered_at=now)
+            )
+        case SetStatus(client_id, status, until):
+            clients.write_status(s, client_id, status, now, until)
+        case MarkBouncing(address, detail):
+            clients.write_bouncing(s, address, now, detail)
+        case Confirm():
+            _confirm(s, effect, domain, now)
+
+
+def _confirm(s: Session, c: Confirm, domain: str, now: datetime) -> None:
+    """One confirmation per client, command and day: never a conversation with a loop."""
+    key = f"confirm:{c.client_id}:{c.command}:{now:%Y-%m-%d}"
+    message = NewMessage(
+        key=key,
+        kind="confirm",
+        recipient=c.to,
+        due_at=now,
+        send_after=now,
+        client_id=c.client_id,
+        detail=f"{c.command}:{c.until.isoformat()}" if c.until else c.command,
+        in_reply_to=c.in_reply_to,
+    )
+    dialect = s.get_bind().dialect.name
+    s.execute(
+        insert_ignoring_duplicates(dialect, Outbox, "key").values(
+            [message_row(message, domain, now)]
+        )
+    )
+
+
+def last_plan(engine: Engine, client_id: str, experiment_id: str) -> str | None:
+    """What the client last said they might do differently next time, for this experiment."""
+    with session(engine) as s:
+        return s.execute(
+            select(Reply.next_time)
+            .where(
+                and_(
+                    Reply.client_id == client_id,
+                    Reply.experiment_id == experiment_id,
+                    Reply.next_time.is_not(None),
+                )
+            )
+            .order_by(Reply.received_at.desc(), Reply.id.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+
+
+def needing_review(engine: Engine, limit: int = 50) -> list[Reply]:
+    with session(engine) as s:
+        return list(
+            s.execute(
+                select(Reply)
+                .where(Reply.needs_review)
+                .order_by(Reply.received_at.desc(), Reply.id.desc())
+                .limit(limit)
+            ).scalars()
+        )
