@@ -209,3 +209,42 @@ def write_practice(path: Path, data: dict) -> Path:
 
     path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
     return path
+
+
+# --- IMAP: one Dovecot per session, one fresh mailbox per test ---------------------------------
+
+from tests.dovecot import Dovecot, MailUser, installed  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def dovecot(request: pytest.FixtureRequest) -> Iterator[Dovecot]:
+    """A real IMAP server (IDLE, MOVE, UIDPLUS, STARTTLS/TLS with the test CA) on loopback."""
+    import shutil
+    import tempfile
+
+    if not installed():
+        pytest.skip("Dovecot is not installed: apt-get install dovecot-imapd (CI installs it)")
+    tls = request.getfixturevalue("tls_files")
+    # Not tmp_path_factory: pytest's base dir is 0700, and the mail user must reach the mail.
+    root = Path(tempfile.mkdtemp(prefix="checkin-dovecot-"))
+    port = free_port()
+    tls_port = free_port()
+    while tls_port == port:
+        tls_port = free_port()
+    server = Dovecot(root, port, tls=tls, tls_port=tls_port)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def mailbox_user(dovecot: Dovecot) -> Iterator[MailUser]:
+    """A user of its own (password "secret"), so no test sees another test's mail."""
+    if not dovecot.running:  # a test that stopped the server and failed before restarting it
+        dovecot.start()
+    yield dovecot.add_user(f"u{uuid.uuid4().hex[:12]}@practice.test", "secret")
+    if not dovecot.running:
+        dovecot.start()

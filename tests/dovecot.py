@@ -7,9 +7,10 @@ mailboxes from outside the IMAP connection under test.
 
 from __future__ import annotations
 
+import contextlib
+import grp
 import os
 import pwd
-import grp
 import signal
 import socket
 import subprocess
@@ -197,10 +198,7 @@ class Dovecot:
                 f"default_login_user = {me}\n"
             )
         chroot = "" if os.geteuid() == 0 else "  chroot =\n"
-        if tls:
-            ssl = f"ssl = yes\nssl_cert = <{tls[0]}\nssl_key = <{tls[1]}\n"
-        else:
-            ssl = "ssl = no\n"
+        ssl = f"ssl = yes\nssl_cert = <{tls[0]}\nssl_key = <{tls[1]}\n" if tls else "ssl = no\n"
         return f"""\
 protocols = imap
 listen = {HOST}
@@ -239,10 +237,8 @@ namespace inbox {{
 
 
 def _signal_group(group: int, sig: signal.Signals) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(group, sig)
-    except ProcessLookupError:
-        pass
 
 
 def _await_group_exit(group: int, timeout: float) -> bool:

@@ -7,7 +7,6 @@ it with the same Message-ID, so a message that did go out threads as one.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from base64 import b32encode
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, Engine, and_, exists, func, or_, select, update
 from sqlalchemy.orm import aliased
 
+from checkin.core.attribute import token_hash
 from checkin.store.db import insert_ignoring_duplicates, session
 from checkin.store.models import Outbox
 
@@ -37,10 +37,6 @@ class NewMessage:
     with_token: bool = False
     detail: str | None = None
     in_reply_to: str | None = None
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
 
 
 def new_token() -> str:

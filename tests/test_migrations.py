@@ -1,0 +1,48 @@
+"""The schema comes from migrations, matches the models, and upgrades keep old data usable."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from sqlalchemy import text
+from sqlmodel import SQLModel
+
+from checkin.core.attribute import token_hash
+from checkin.store.db import MIGRATIONS, engine_for, upgrade
+
+
+def test_migrations_build_exactly_the_models(database_url: str) -> None:
+    engine = engine_for(database_url)
+    upgrade(engine)
+    with engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+    engine.dispose()
+    assert diff == []
+
+
+def test_tokens_of_checkins_sent_before_0002_still_match(database_url: str) -> None:
+    engine = engine_for(database_url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+    now = datetime.now(UTC)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO outbox (key, kind, recipient, token, message_id, status, attempts,"
+                " due_at, send_after, created_at) VALUES ('k', 'checkin', 'a@b.example',"
+                " 'tok', '<m@x>', 'sent', 1, :now, :now, :now)"
+            ),
+            {"now": now.replace(tzinfo=None)},
+        )
+    upgrade(engine)
+    with engine.connect() as connection:
+        stored = connection.execute(text("SELECT token_hash FROM outbox")).scalar_one()
+    engine.dispose()
+    assert stored == token_hash("tok")
