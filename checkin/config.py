@@ -77,7 +77,7 @@ _TOP_KEYS = ("practice", "mail", "database", "templates", "defaults", "therapist
 _SERVER_KEYS = (
     "host", "port", "security", "username", "password_env", "password_file", "oauth2", "timeout",
 )  # fmt: skip
-_IMAP_KEYS = ("folder", "done_folder", "poll_interval")
+_IMAP_KEYS = ("folder", "done_folder", "poll_interval", "max_size")
 _OAUTH2_KEYS = (
     "token_command", "provider", "tenant", "token_url", "client_id", "client_secret_env",
     "refresh_token_env", "scope",
@@ -411,6 +411,18 @@ def _duration(value: object, *, zero_ok: bool = False) -> timedelta:
     if not span and not zero_ok:
         raise _Invalid(f"'{value}' is zero; give a length such as 2d")
     return span
+
+
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?", re.IGNORECASE)
+_UNITS = {None: 1, "b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3}
+
+
+def _bytes(value: object) -> int:
+    """A message size such as 25MB or 500KB (plain numbers are bytes)."""
+    match = _SIZE.fullmatch(str(value).strip()) if not isinstance(value, bool) else None
+    if not match or float(match[1]) <= 0:
+        raise _Invalid(f"'{value}' is not a size; write e.g. 25MB or 500KB")
+    return int(float(match[1]) * _UNITS[match[2].lower() if match[2] else None])
 
 
 def _whole_days(value: object) -> int:
@@ -783,6 +795,7 @@ class _Reader:
             folder=self.get(sec, "folder", _text, "INBOX"),
             done_folder=self.get(sec, "done_folder", _text, "Checkin/Done"),
             poll_interval=self.get(sec, "poll_interval", _poll_seconds, 60.0),
+            max_message_bytes=self.get(sec, "max_size", _bytes, 25 * 1024 * 1024),
         )
 
     def credentials(self, sec: _Section) -> dict[str, Any]:

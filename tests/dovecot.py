@@ -21,6 +21,7 @@ from pathlib import Path
 DOVECOT = Path("/usr/sbin/dovecot")
 DOVEADM = "doveadm"
 HOST = "127.0.0.1"
+_NO_USERS_KICKED = 68  # doveadm kick's exit status when the user had no session
 
 
 def installed() -> bool:
@@ -52,14 +53,13 @@ class Dovecot:
         self.conf = root / "dovecot.conf"
         self.log_path = root / "dovecot.log"
         self.stderr_path = root / "dovecot.stderr"
-        self._users_file = root / "users"
-        self._users: dict[str, str] = {}
+        self._users_dir = root / "users"
         self._process: subprocess.Popen[bytes] | None = None
         # Mail is written by the unprivileged mail user, which must reach it through root.
         root.chmod(0o755)
         (root / "mail").mkdir(exist_ok=True)
         (root / "mail").chmod(0o777)
-        self._users_file.write_text("", encoding="utf-8")
+        self._users_dir.mkdir(exist_ok=True)
         self.conf.write_text(self._config(tls), encoding="utf-8")
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -130,12 +130,12 @@ class Dovecot:
     # -- users and mail ------------------------------------------------------------------------
 
     def add_user(self, user: str, password: str) -> MailUser:
-        self._users[user] = password
-        text = "".join(f"{u}:{{PLAIN}}{p}\n" for u, p in self._users.items())
-        # Replace the file in one step so the running auth process never reads half of it.
-        tmp = self._users_file.with_suffix(".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(self._users_file)
+        # A file per user: Dovecot re-reads a changed passwd-file at most once a second, so a
+        # user added to a shared file right after another test's login could stay unknown.
+        path = self._users_dir / user
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(f"{user}:{{PLAIN}}{password}\n", encoding="utf-8")
+        tmp.replace(path)  # in one step: the auth process never reads half a file
         return MailUser(user, password, self.host, self.port, self.tls_port)
 
     def deliver(self, user: str, raw: bytes, mailbox: str | None = None) -> None:
@@ -144,7 +144,8 @@ class Dovecot:
         self.doveadm(*args, stdin=raw)
 
     def kick(self, user: str) -> None:
-        self.doveadm("kick", user)
+        """Drop the user's sessions as a server restart would ("* BYE Server shutting down.")."""
+        self.doveadm("kick", user, allow=(0, _NO_USERS_KICKED))
 
     def mailbox_uids(self, user: str, folder: str = "INBOX") -> list[int]:
         out = self.doveadm("search", "-u", user, "mailbox", folder, "ALL")
@@ -159,8 +160,8 @@ class Dovecot:
         return self.doveadm("mailbox", "list", "-u", user).splitlines()
 
     def uidvalidity(self, user: str, folder: str = "INBOX") -> int:
-        out = self.doveadm("-f", "tab", "mailbox", "status", "-u", user, "uidvalidity", folder)
-        return int(out.splitlines()[-1])
+        out = self.doveadm("mailbox", "status", "-u", user, "uidvalidity", folder)
+        return int(out.rpartition("uidvalidity=")[2].split()[0])
 
     def create_mailbox(self, user: str, folder: str) -> None:
         self.doveadm("mailbox", "create", "-u", user, folder)
@@ -168,7 +169,7 @@ class Dovecot:
     def delete_mailbox(self, user: str, folder: str) -> None:
         self.doveadm("mailbox", "delete", "-u", user, folder)
 
-    def doveadm(self, *args: str, stdin: bytes | None = None) -> str:
+    def doveadm(self, *args: str, stdin: bytes | None = None, allow: tuple[int, ...] = (0,)) -> str:
         done = subprocess.run(
             [DOVEADM, "-c", str(self.conf), *args],
             input=stdin,
@@ -176,7 +177,7 @@ class Dovecot:
             timeout=20,
             check=False,
         )
-        if done.returncode != 0:
+        if done.returncode not in allow:
             raise RuntimeError(
                 f"doveadm {args[0]} failed ({done.returncode}): "
                 f"{done.stderr.decode(errors='replace')}\n{self.diagnostics(10)}"
@@ -209,11 +210,18 @@ log_path = {self.log_path}
 # xoauth2: with a passwd-file passdb the bearer token is checked like a password.
 auth_mechanisms = plain login xoauth2
 auth_verbose = yes
+# Tests log in wrongly on purpose: no 2 s delay per failure, no growing penalty per IP.
+auth_failure_delay = 0
+service anvil {{
+{chroot}  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
+}}
 mail_location = maildir:{r}/mail/%u/Maildir
 {accounts}first_valid_uid = 1
 passdb {{
   driver = passwd-file
-  args = scheme=PLAIN username_format=%u {self._users_file}
+  args = scheme=PLAIN username_format=%u {self._users_dir}/%u
 }}
 userdb {{
   driver = static

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import ssl
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -17,7 +18,7 @@ from types import TracebackType
 from typing import Any
 
 from imapclient import DELETED, IMAPClient
-from imapclient.exceptions import LoginError
+from imapclient.exceptions import LoginError, ProtocolError
 
 from checkin.errors import CheckinError, TemporaryFailure
 from checkin.mail.oauth2 import access_token
@@ -186,14 +187,21 @@ class Mailbox:
         """UIDs above `last_uid`, ascending (for "what is new since we last looked")."""
         if last_uid >= _MAX_UID:
             return []
-        with self._guard("search") as client:
-            found = client.search(["UID", f"{last_uid + 1}:*"])
+        found = self._search(["UID", f"{last_uid + 1}:*"])
         # "UID n:*" always matches the highest UID, even when it is below n.
         return sorted(uid for uid in found if uid > last_uid)
 
     def all_uids(self) -> list[int]:
+        return sorted(self._search("ALL"))
+
+    def _search(self, criteria: str | list[str]) -> list[int]:
         with self._guard("search") as client:
-            return sorted(client.search("ALL"))
+            found = client.search(criteria)
+            # Dovecot answers from the session's view and announces mail that arrived just
+            # before the SEARCH only afterwards, with EXISTS: then the view has grown, ask again.
+            if self._drain_news():
+                found = client.search(criteria)
+        return list(found)
 
     def sizes(self, uids: Iterable[int]) -> dict[int, int]:
         """RFC822.SIZE per UID; UIDs that no longer exist are left out."""
@@ -271,15 +279,19 @@ class Mailbox:
         """Block until the server reports new mail, `timeout` passes or `should_stop()`.
 
         True when something may have arrived (spurious Trues are possible, never missed mail
-        that the server announced). With IDLE, one IDLE lasts at most 540 s and always ends
-        with DONE. Without IDLE this only sleeps for `timeout` and returns False: the caller
-        then polls (pass the poll interval as `timeout`).
+        that the server announced). It first asks with NOOP. With IDLE, one IDLE lasts at
+        most 540 s and always ends with DONE. Without IDLE it then just sleeps for `timeout`
+        and returns False: the caller polls anyway (pass the poll interval as `timeout`).
         Raises ConnectionLost when the server says BYE or the connection dies while idling.
         """
         stop = should_stop or _never
-        with self._guard("wait"):
-            if self._drain_news():  # announced during our last commands, before IDLE began
-                return True
+        with self._guard("noop") as client:
+            # Dovecot announces mail delivered since our last command only in reply to the
+            # next command: not when IDLE starts, only when it ends. So ask first; EXISTS
+            # that came with earlier commands (e.g. a FETCH) are waiting in imaplib too.
+            _text, responses = client.noop()
+        if _announces_mail(responses) or self._drain_news():
+            return True
         if not self.can_idle:
             _nap(timeout, stop)
             return False
@@ -323,7 +335,7 @@ class Mailbox:
 
 
 def open_mailbox(server: ImapServer, folder: str | None = None) -> Mailbox:
-    """A connected Mailbox: the usual `connect` argument for `watch`."""
+    """A Mailbox, connected."""
     mailbox = Mailbox(server, folder)
     mailbox.connect()
     return mailbox
@@ -385,7 +397,8 @@ def watch(
 ) -> None:
     """Keep a mailbox connected and call `on_ready` whenever mail may be waiting.
 
-    `connect` returns a connected Mailbox (e.g. `lambda: open_mailbox(server)`). `on_ready`
+    `connect` returns a Mailbox (e.g. `lambda: Mailbox(server)`), connected here if it is
+    not connected yet. `on_ready`
     runs after every (re)connect, so nothing delivered while we were away is missed, and after
     each wait that reports mail; it fetches and stores everything new. Without IDLE it runs
     every `poll_interval` (default: the server's); with IDLE also that often when given, as a
@@ -405,6 +418,8 @@ def watch(
         delay: float | None = None
         try:
             mailbox = connect()
+            if not mailbox.connected:
+                mailbox.connect()
             on_ready(mailbox)
             if failures:
                 log.info("imap connection restored after %d failed attempt(s)", failures)
@@ -433,6 +448,7 @@ def _serve(
         timeout = min(idle_timeout, poll_interval or idle_timeout)
     else:
         timeout = poll_interval or mailbox.server.poll_interval
+    timeout = max(timeout, 1.0)  # a zero interval from a typo must not become a busy loop
     while not should_stop():
         arrived = mailbox.wait(timeout, should_stop)
         if should_stop():
@@ -445,13 +461,21 @@ def _serve(
 
 
 def _describe(exc: BaseException) -> str:
-    """Exception type and words for logs. Library messages can quote a raw server line
-    ("unexpected response: b'...'"), which might be mail content: cut at the first quote."""
+    """Exception type and words for logs, never mail content.
+
+    A server's NO/BAD text is safe (imapclient shows it as a bytes repr: unwrap that). But
+    imaplib and imapclient quote the raw line they could not parse ("unexpected response:
+    b'...'"), and that line may be part of a message: cut those at the first quote.
+    """
     text = str(exc)
     if not isinstance(exc, CheckinError):
-        cut = min((i for i in (text.find("'"), text.find('"')) if i >= 0), default=-1)
-        if cut >= 0:
-            text = text[:cut].rstrip(" :=") + " …"
+        unwrapped = re.fullmatch(r"b?(['\"])(.*)\1", text, re.DOTALL)
+        if unwrapped:
+            text = unwrapped.group(2)
+        elif isinstance(exc, (IMAPClient.AbortError, ProtocolError)) or "nexpected" in text:
+            cut = min((i for i in (text.find("'"), text.find('"')) if i >= 0), default=-1)
+            if cut >= 0:
+                text = text[:cut].rstrip(" :=") + " …"
         if len(text) > 200:
             text = text[:200] + " …"
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
