@@ -50,9 +50,13 @@ def store(
     if not batch:
         return 0
     rows = [_raw_row(f, mailbox, uidvalidity, now) for f in batch]
-    statement = insert_ignoring_duplicates(engine.dialect.name, RawMessage, "key").values(rows)
+    statement = (
+        insert_ignoring_duplicates(engine.dialect.name, RawMessage, "key")
+        .values(rows)
+        .returning(RawMessage.id)
+    )
     with session(engine) as s:
-        inserted = s.execute(statement).rowcount or 0
+        inserted = len(s.execute(statement).all())  # rowcount is -1 for some drivers
         state = s.get(MailboxState, mailbox) or MailboxState(mailbox=mailbox, uidvalidity=0)
         state.uidvalidity = uidvalidity
         state.last_uid = max(state.last_uid or 0, max(f.uid for f in batch))

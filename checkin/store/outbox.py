@@ -49,11 +49,15 @@ def enqueue(engine: Engine, messages: list[NewMessage], domain: str, now: dateti
     if not messages:
         return 0
     rows = [message_row(m, domain, now) for m in messages]
-    statement = insert_ignoring_duplicates(engine.dialect.name, Outbox, "key").values(rows)
+    statement = (
+        insert_ignoring_duplicates(engine.dialect.name, Outbox, "key")
+        .values(rows)
+        .returning(Outbox.id)
+    )
     with session(engine) as s:
-        result = s.execute(statement)
+        created = len(s.execute(statement).all())  # rowcount is -1 for some drivers
         s.commit()
-        return result.rowcount or 0
+        return created
 
 
 def message_row(m: NewMessage, domain: str, now: datetime) -> dict[str, object]:

@@ -1,0 +1,141 @@
+"""Raw bytes of one incoming mail -> a `Reply`: what the client said, or which machine wrote.
+
+Pure and total: no I/O, no clock (dates come from the mail's own Date header), no logging,
+and `understand()` never raises. The steps, in order:
+
+1. mime     parse the bytes; body text (plain, else HTML with quotes marked), attachments,
+            headers; problems noted instead of raised
+2. machine  auto-replies and bounces are machines: no answers, no risk, never replied to
+3. trim     the client's new words: quoted history and signatures set aside
+4. commands STOP / PAUSE [until ...] / RESUME, when that is the point of the message
+5. answers  tried, rating, noticed, next time
+6. risk     risk language in the client's words, including signatures and footers
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+
+from checkin.core.understand import answers, commands, machine, mime, risk, trim
+
+
+@dataclass(frozen=True)
+class Reply:
+    kind: str  # "answer", "command", "auto_reply", "bounce", "unreadable"
+    command: str | None = None  # "stop", "pause", "resume"
+    pause_until: date | None = None
+    text: str = ""  # the client's new words (trimmed)
+    full_text: str = ""  # decoded text before trimming (for the therapist when trimming is unsure)
+    tried: str | None = None  # "yes", "no", "partly"
+    rating: int | None = None  # 0..10
+    noticed: str | None = None
+    next_time: str | None = None
+    risk: bool = False
+    risk_reasons: tuple[str, ...] = ()
+    attachments: tuple[str, ...] = ()
+    message_id: str | None = None  # with angle brackets, as stored for our own mail
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
+    sender: str | None = None  # lower-cased bare address of From
+    recipients: tuple[str, ...] = ()  # To, Cc, Delivered-To, X-Original-To, X-Gm-Original-To
+    subject: str | None = None
+    date: datetime | None = None  # aware
+    bounce_recipients: tuple[str, ...] = ()
+    bounce_permanent: bool = False
+    bounced_message_id: str | None = None
+    problems: tuple[str, ...] = field(default=())
+
+
+def understand(raw: bytes) -> Reply:
+    try:
+        return _understand(raw)
+    except Exception as exc:  # the last line of defence: one bad mail must not stop the inbox
+        return Reply(
+            kind="unreadable", problems=(f"could not be understood ({type(exc).__name__})",)
+        )
+
+
+def _understand(raw: bytes) -> Reply:
+    if not isinstance(raw, (bytes, bytearray)) or not raw.strip():
+        return Reply(kind="unreadable", problems=("empty message",))
+    parsed = mime.parse(bytes(raw))
+    base = _envelope(parsed)
+    if not parsed.is_mail:
+        return replace(base, kind="unreadable", problems=(*parsed.problems, "no mail headers"))
+    verdict = machine.classify(parsed)
+    trimmed = trim.trim(parsed.text)
+    base = replace(base, text=trimmed.text)
+    if verdict.kind:
+        return _from_machine(base, verdict)
+    return _from_person(base, parsed, trimmed)
+
+
+def _envelope(parsed: mime.Parsed) -> Reply:
+    h = parsed.headers
+    when = mime.parse_date(h.get("date"))
+    problems = list(parsed.problems)
+    if h.get("date") and when is None:
+        problems.append("date unreadable")
+    sender = mime.addresses((h.get("from", ""),))
+    return Reply(
+        kind="answer",
+        full_text=parsed.text,
+        attachments=parsed.attachments,
+        message_id=mime.first_message_id(h.get("message-id")),
+        in_reply_to=mime.first_message_id(h.get("in-reply-to")),
+        references=mime.message_ids(h.get("references")),
+        sender=sender[0] if sender else None,
+        recipients=mime.recipients(parsed.all_headers),
+        subject=h.get("subject"),
+        date=when,
+        problems=tuple(problems),
+    )
+
+
+def _from_machine(base: Reply, verdict: machine.Verdict) -> Reply:
+    return replace(
+        base,
+        kind=verdict.kind or "auto_reply",
+        bounce_recipients=verdict.bounce_recipients,
+        bounce_permanent=verdict.bounce_permanent,
+        bounced_message_id=verdict.bounced_message_id,
+    )
+
+
+def _answers(trimmed: trim.Trimmed, command: commands.Command | None) -> answers.Answers:
+    """Answers from everything but the command's own line ("no more emails" is not "no")."""
+    if command is None or not command.line.strip():
+        return answers.extract(trimmed.segments, trimmed.text)
+    said = command.line.strip()
+    text = "\n".join(x for x in trimmed.text.split("\n") if x.strip() != said)
+    segments = tuple(
+        trim.Segment(s.question, "\n".join(x for x in s.text.split("\n") if x.strip() != said))
+        for s in trimmed.segments
+    )
+    return answers.extract(segments, text)
+
+
+def _from_person(base: Reply, parsed: mime.Parsed, trimmed: trim.Trimmed) -> Reply:
+    reference = base.date.date() if base.date else None
+    command = commands.detect(trimmed.segments, base.subject, reference)
+    found = _answers(trimmed, command)
+    reasons = risk.assess(trimmed.text, trimmed.client_part)
+    problems = list(base.problems)
+    if command and command.problem:
+        problems.append(command.problem)
+    if not trimmed.text and parsed.text.strip():
+        problems.append("no new text found: everything read as quoted or signature")
+    return replace(
+        base,
+        kind="command" if command else "answer",
+        command=command.name if command else None,
+        pause_until=command.until if command else None,
+        tried=found.tried,
+        rating=found.rating,
+        noticed=found.noticed,
+        next_time=found.next_time,
+        risk=bool(reasons),
+        risk_reasons=reasons,
+        problems=tuple(problems),
+    )

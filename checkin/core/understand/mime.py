@@ -1,0 +1,290 @@
+"""Bytes -> the parts of a mail we read: body text, attachment names, the headers we need.
+
+Never raises. Headers are read from their raw values (`raw_items`) and decoded here, because
+the stdlib's structured header parsing still raises on some malformed addresses; bodies are
+decoded by us so that a wrong or missing charset declaration costs a problem note, not text.
+"""
+
+from __future__ import annotations
+
+import codecs
+import email
+import email.header
+import email.utils
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email import policy
+from email.message import Message
+
+from checkin.core.understand.htmltext import html_to_text
+
+MAX_RAW = 25_000_000  # bytes parsed at all; photos of a journal page fit, a flood does not
+MAX_TEXT = 200_000  # characters of body text kept and processed
+
+# Headers a mail must show before we call it one (a file of random bytes shows none).
+_MAIL_HEADERS = ("from", "to", "subject", "date", "message-id", "received", "mime-version")
+_ADDRESS_HEADERS = ("to", "cc", "delivered-to", "x-original-to", "x-gm-original-to")
+_MSGID = re.compile(r"<[^<>\s]{1,500}>")
+
+
+@dataclass(frozen=True)
+class Parsed:
+    text: str  # the body as text: text/plain, else HTML rendered with quotes marked `>`
+    headers: dict[str, str]  # lower-cased name -> decoded value (first occurrence)
+    all_headers: dict[str, tuple[str, ...]]  # lower-cased name -> every decoded value
+    attachments: tuple[str, ...]
+    problems: tuple[str, ...]
+    message: Message | None = field(default=None, compare=False)
+    is_mail: bool = True
+
+
+def parse(raw: bytes) -> Parsed:
+    problems: list[str] = []
+    if len(raw) > MAX_RAW:
+        raw = raw[:MAX_RAW]
+        problems.append(f"message longer than {MAX_RAW} bytes: only the start was read")
+    try:
+        msg = email.message_from_bytes(raw, policy=policy.default)
+    except Exception:
+        return Parsed("", {}, {}, (), ("not a mail message: the parser gave up",), None, False)
+    all_headers = _read_headers(msg)
+    headers = {k: v[0] for k, v in all_headers.items()}
+    is_mail = any(h in headers for h in _MAIL_HEADERS)
+    texts, attachments = _collect(msg, problems)
+    text = _join(texts, problems)
+    return Parsed(text, headers, all_headers, tuple(attachments), tuple(problems), msg, is_mail)
+
+
+# --- headers ----------------------------------------------------------------------------------
+
+
+def _read_headers(msg: Message) -> dict[str, tuple[str, ...]]:
+    found: dict[str, list[str]] = {}
+    try:
+        items = list(msg.raw_items())
+    except Exception:
+        items = []
+    for name, value in items[:500]:
+        found.setdefault(str(name).strip().lower(), []).append(decode_header(str(value)))
+    return {k: tuple(v) for k, v in found.items()}
+
+
+def decode_header(value: str) -> str:
+    """RFC 2047 words and raw 8-bit bytes (which the parser keeps as surrogates) -> text."""
+    value = _unsurrogate(value)
+    try:
+        parts = email.header.decode_header(value)
+        text = "".join(
+            p.decode(_codec(c) or "utf-8", "replace") if isinstance(p, bytes) else p
+            for p, c in parts
+        )
+    except Exception:
+        text = value
+    return " ".join(text.split())
+
+
+def _unsurrogate(value: str) -> str:
+    if not any("\udc80" <= ch <= "\udcff" for ch in value):
+        return value
+    data = value.encode("utf-8", "surrogateescape")
+    return decode_bytes(data, None)[0]
+
+
+def addresses(values: tuple[str, ...]) -> tuple[str, ...]:
+    """Lower-cased bare addresses, in order, once each."""
+    out: list[str] = []
+    try:
+        pairs = email.utils.getaddresses(list(values))
+    except Exception:
+        pairs = []
+    for _, addr in pairs:
+        addr = addr.strip().strip("<>").lower()
+        if "@" in addr and addr not in out:
+            out.append(addr)
+    return tuple(out)
+
+
+def message_ids(value: str | None) -> tuple[str, ...]:
+    return tuple(_MSGID.findall(value or ""))
+
+
+def first_message_id(value: str | None) -> str | None:
+    ids = message_ids(value)
+    if ids:
+        return ids[0]
+    bare = (value or "").strip()
+    return f"<{bare}>" if bare and " " not in bare and len(bare) < 500 else None
+
+
+def parse_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except Exception:
+        return None
+    if when is None:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def recipients(all_headers: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+    values = tuple(v for name in _ADDRESS_HEADERS for v in all_headers.get(name, ()))
+    return addresses(values)
+
+
+# --- body -------------------------------------------------------------------------------------
+
+
+def _collect(msg: Message, problems: list[str]) -> tuple[list[tuple[str, bool]], list[str]]:
+    texts: list[tuple[str, bool]] = []
+    attachments: list[str] = []
+    _walk(msg, texts, attachments, problems, depth=0)
+    if not texts:
+        problems.append("no text part")
+    return texts, attachments
+
+
+def _walk(
+    part: Message,
+    texts: list[tuple[str, bool]],
+    attachments: list[str],
+    problems: list[str],
+    depth: int,
+) -> None:
+    """Body texts in order (text, is_html); everything else becomes an attachment name."""
+    if depth > 20:
+        problems.append("MIME structure nested too deep")
+        return
+    ctype = _content_type(part)
+    if ctype == "multipart/alternative":
+        _alternative(part, texts, attachments, problems, depth)
+    elif ctype.startswith("multipart/"):
+        children = _children(part)
+        if ctype == "multipart/report":
+            children = children[:1]  # the human-readable notice; the rest is for machines
+        for child in children:
+            _walk(child, texts, attachments, problems, depth + 1)
+    elif _is_attachment(part, ctype):
+        attachments.append(_filename(part) or ctype)
+    else:
+        text = body_text(part, problems)
+        if text.strip():
+            texts.append((text, ctype == "text/html"))
+
+
+def _alternative(
+    part: Message,
+    texts: list[tuple[str, bool]],
+    attachments: list[str],
+    problems: list[str],
+    depth: int,
+) -> None:
+    """Prefer plain text; use HTML only when no plain version says anything."""
+    options: list[list[tuple[str, bool]]] = []
+    for child in _children(part):
+        found: list[tuple[str, bool]] = []
+        _walk(child, found, attachments, problems, depth + 1)
+        if found:
+            options.append(found)
+    plain = [o for o in options if not any(is_html for _, is_html in o)]
+    chosen = plain[0] if plain else (options[-1] if options else [])
+    texts.extend(chosen)
+
+
+def _children(part: Message) -> list[Message]:
+    try:
+        payload = part.get_payload()
+    except Exception:
+        return []
+    return [p for p in payload if isinstance(p, Message)] if isinstance(payload, list) else []
+
+
+def _content_type(part: Message) -> str:
+    try:
+        return part.get_content_type().lower()
+    except Exception:
+        return "text/plain"
+
+
+def _is_attachment(part: Message, ctype: str) -> bool:
+    if ctype not in ("text/plain", "text/html"):
+        return True
+    try:
+        disposition = (part.get_content_disposition() or "").lower()
+    except Exception:
+        disposition = ""
+    return disposition == "attachment"
+
+
+def _filename(part: Message) -> str | None:
+    try:
+        name = part.get_filename()
+    except Exception:
+        name = None
+    return decode_header(str(name)) if name else None
+
+
+def body_text(part: Message, problems: list[str]) -> str:
+    """The decoded text of one leaf part (HTML rendered), never raising."""
+    try:
+        data = part.get_payload(decode=True)
+    except Exception:
+        data = None
+    if not isinstance(data, bytes):
+        payload = part.get_payload()
+        data = payload.encode("utf-8", "surrogateescape") if isinstance(payload, str) else b""
+    try:
+        declared = part.get_content_charset()
+    except Exception:
+        declared = None
+    text, problem = decode_bytes(data, declared)
+    if problem:
+        problems.append(problem)
+    if _content_type(part) == "text/html":
+        text = html_to_text(text)
+    return text
+
+
+def decode_bytes(data: bytes, declared: str | None) -> tuple[str, str | None]:
+    """Declared charset, then UTF-8, then cp1252, then latin-1 (which always succeeds).
+
+    Valid UTF-8 with non-ASCII bytes wins over a declared legacy charset: mail that says
+    latin-1 or Big5 but is really UTF-8 is common, the reverse almost never decodes cleanly.
+    """
+    codec = _codec(declared) if declared else None
+    problem = f"charset unknown: {declared}" if declared and not codec else None
+    utf8 = _try(data, "utf-8")
+    if codec and not codec.startswith("utf-") and not data.isascii() and utf8 is not None:
+        return utf8, f"declared {declared} but the text is UTF-8" if codec != "ascii" else None
+    for name in (codec, "utf-8", "cp1252"):
+        text = _try(data, name) if name else None
+        if text is not None:
+            if codec and name != codec:
+                problem = problem or f"text is not valid {declared}: read as {name}"
+            return text, problem
+    return data.decode("latin-1"), problem or "charset guessed: latin-1"
+
+
+def _codec(name: str | None) -> str | None:
+    try:
+        return codecs.lookup((name or "").strip().strip('"')).name if name else None
+    except (LookupError, ValueError):
+        return None
+
+
+def _try(data: bytes, codec: str) -> str | None:
+    try:
+        return data.decode(codec)
+    except (UnicodeDecodeError, LookupError):
+        return None
+
+
+def _join(texts: list[tuple[str, bool]], problems: list[str]) -> str:
+    text = "\n\n".join(t for t, _ in texts)
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+    if len(text) > MAX_TEXT:
+        problems.append(f"text longer than {MAX_TEXT} characters: only the start was read")
+        text = text[:MAX_TEXT]
+    return text

@@ -1,0 +1,76 @@
+"""Phrases of the mail we send (templates/checkin-body.txt, nudge-body.txt), to recognise them
+when a client's mail program quotes them without `>`.
+
+Kept in code rather than read from the template files so that understanding stays pure; a
+test checks every phrase still appears in the shipped templates. A practice that overrides the
+templates loses only this extra help: quoting rules do not depend on it.
+"""
+
+from __future__ import annotations
+
+import re
+
+# The line each of our mails starts with (after "Hi NAME,"): everything from here on is ours.
+OPENINGS = (
+    "Here is your check-in about the small experiment you agreed with",
+    "Just a gentle reminder about your check-in for",
+)
+
+# Fixed lines of ours that may sit between the client's words; each is dropped on its own.
+FIXED = (
+    "Just hit reply and answer in your own words, as briefly as you like:",
+    "Any answer helps, including",
+    "To take a break from these emails, reply PAUSE",
+    "This mailbox is not watched around the clock.",
+    "No pressure, and no need for a long answer",
+    "Last time you thought you might:",
+)
+
+# Where our question block ends: text between the questions and this is the client's.
+QUESTIONS_END = ("Any answer helps, including", "To take a break from these emails")
+
+# The four questions, as they appear in the text and the HTML (numbered "1)" or "1.").
+QUESTIONS = (
+    (1, "Did you try it?"),
+    (2, "How did it go, from 0 to 10?"),
+    (3, "What did you notice?"),
+    (4, "What might you do a little differently next time?"),
+)
+
+_NUMBERING = r"^\s*(?:[>\s]*)(?:\(?\d\s*[.):]\s*)?"
+_QUESTION_RES = tuple(
+    (n, re.compile(_NUMBERING + r"\s+".join(map(re.escape, q.split())), re.IGNORECASE))
+    for n, q in QUESTIONS
+)
+_Q1_HINT = re.compile(r"^\s*\((?:yes, no, or partly)\)", re.IGNORECASE)
+
+
+def _squash(line: str) -> str:
+    return " ".join(line.replace("\u201c", '"').replace("\u201d", '"').split()).lower()
+
+
+def is_opening(line: str) -> bool:
+    s = _squash(line.lstrip("> "))
+    return any(s.startswith(o.lower()) for o in OPENINGS)
+
+
+def is_fixed(line: str) -> bool:
+    s = _squash(line.lstrip("> "))
+    return any(s.startswith(f.lower()) for f in FIXED)
+
+
+def ends_questions(line: str) -> bool:
+    s = _squash(line.lstrip("> "))
+    return any(s.startswith(f.lower()) for f in QUESTIONS_END)
+
+
+def question(line: str) -> tuple[int, str] | None:
+    """(number, what follows the question on the same line) when the line is one of ours."""
+    for n, pattern in _QUESTION_RES:
+        match = pattern.match(line)
+        if match:
+            rest = line[match.end() :]
+            if n == 1:
+                rest = _Q1_HINT.sub("", rest)
+            return n, rest.strip()
+    return None

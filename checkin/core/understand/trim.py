@@ -1,0 +1,389 @@
+"""The client's new words: quoted history and signatures set aside, answers between quotes kept.
+
+Rules, in order (each exists because a real mail needed it; see the notes on reading replies):
+
+1. `>` lines (any depth, and Supercite `Name>`) are quoted; unquoted lines between them are
+   the client's inline answers and are kept, each block tagged with the question of ours it
+   follows ("> 2) How did it go, from 0 to 10?" then "7").
+2. Markers of quoted history: reply headers ("On ... wrote:" in many languages, wrapped over
+   several lines), "-----Original Message-----" and kin, Outlook "From:/Sent:/To:/Subject:"
+   blocks, and the first line of our own check-in quoted without `>`.
+   * A marker with nothing of the client's above it (a bottom-post) is dropped on its own.
+   * A reply header followed by `>` lines is dropped on its own: the quote is removed line by
+     line and whatever the client typed below or between stays.
+   * Otherwise the marker starts the quoted history and everything from it on is set aside,
+     except lines typed between our four questions or after our closing line (Outlook
+     quotes without `>`, and we know our own text).
+3. Signatures: a `-- ` block at the end of a block of text (at most 12 lines), mobile
+   footers ("Sent from my iPhone", "Von meinem iPhone gesendet", ...) with what follows them
+   when that is only names, contacts and more footers. Sign-offs ("Thanks, Sam") stay.
+4. When unsure, keep the words. Nothing is lost: `client_part` keeps everything the client
+   wrote above the history, signatures included, and `elided` the rest.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from checkin.core.understand import quotes, template
+
+MAX_LINES = 5_000
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200e\u200f\u2060\ufeff\u1427\u00ad"), None)
+_GREETING = re.compile(r"^\s*(?:hi|hello|hey|dear|hallo|bonjour|hola|ciao|olá|hej)\b.{0,40}$", re.I)
+
+
+@dataclass(frozen=True)
+class Segment:
+    question: int | None  # the question of ours this text answers inline, if we can tell
+    text: str
+
+
+@dataclass(frozen=True)
+class Trimmed:
+    text: str  # the client's new words
+    segments: tuple[Segment, ...]  # the same words in blocks, question text removed
+    client_part: str  # everything unquoted above the quoted history, signatures included
+    elided: str  # what was set aside
+
+
+def trim(text: str) -> Trimmed:
+    lines = prepare(text)
+    quoted = [quotes.is_quote(line) for line in lines]
+    keep = [not q for q in quoted]
+    cut = _apply_markers(lines, quoted, keep)
+    client_part = "\n".join(line for i, line in enumerate(lines[:cut]) if keep[i])
+    _drop_ours(lines, keep, cut)
+    _drop_signatures(lines, keep, cut)
+    blocks = _blocks(lines, keep, quoted, cut) + _rescue(lines, cut)
+    written = [i for i in range(cut) if lines[i].strip()]
+    if not blocks and written and all(quoted[i] for i in written):
+        blocks = _only_quotes(lines[:cut])
+    elided = "\n".join(line for i, line in enumerate(lines) if i >= cut or not keep[i])
+    return Trimmed(_render(blocks), _segments(blocks), client_part.strip("\n"), elided)
+
+
+def prepare(text: str) -> list[str]:
+    text = text.replace("\r\n", "\n").replace("\r", "\n").translate(_INVISIBLE)
+    lines = [line.replace("\u00a0", " ").rstrip() for line in text.split("\n")]
+    return lines[:MAX_LINES]
+
+
+# --- quoted history ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Marker:
+    start: int
+    end: int
+    kind: str  # "header", "block", "separator", "ours"
+
+
+def _markers(lines: list[str], quoted: list[bool]) -> list[_Marker]:
+    headers = _header_spans(lines)
+    found: list[_Marker] = []
+    i = 0
+    while i < len(lines):
+        marker = _marker_at(lines, quoted, i, headers)
+        if marker:
+            found.append(marker)
+            i = marker.end + 1
+        else:
+            i += 1
+    return found
+
+
+def _header_spans(lines: list[str]) -> dict[int, int]:
+    """First line -> last line of every reply header (the shortest, when several end alike)."""
+    spans: dict[int, int] = {}
+    for end in range(len(lines)):
+        start = quotes.header_at(lines, end)
+        if start is not None and start not in spans:
+            spans[start] = end
+    return spans
+
+
+def _marker_at(
+    lines: list[str], quoted: list[bool], i: int, headers: dict[int, int]
+) -> _Marker | None:
+    line = lines[i]
+    if not line.strip():
+        return None
+    if not quoted[i]:
+        if template.is_opening(line):
+            return _Marker(i, i, "ours")
+        if quotes.is_separator(line):
+            return _Marker(i, i, "separator")
+        block_end = quotes.header_block_at(lines, i)
+        if block_end is not None:
+            return _Marker(i, block_end, "block")
+    if i in headers and not quoted[i]:
+        return _Marker(i, headers[i], "header")
+    return None
+
+
+def _apply_markers(lines: list[str], quoted: list[bool], keep: list[bool]) -> int:
+    """Drop markers that stand alone; return where the quoted history starts (or the end)."""
+    scanned, above = 0, False
+    for marker in _markers(lines, quoted):
+        for j in range(scanned, marker.start):
+            above = above or (keep[j] and bool(lines[j].strip()) and not quotes.is_rule(lines[j]))
+        scanned = marker.end + 1
+        if marker.kind != "ours" and (not above or _followed_by_quote(lines, quoted, marker)):
+            for j in range(marker.start, marker.end + 1):
+                keep[j] = False
+            continue
+        return _cut_start(lines, keep, marker)
+    return len(lines)
+
+
+def _followed_by_quote(lines: list[str], quoted: list[bool], marker: _Marker) -> bool:
+    if marker.kind != "header":
+        return False
+    nxt = next((j for j in range(marker.end + 1, len(lines)) if lines[j].strip()), None)
+    return nxt is not None and quotes.is_plain_quote(lines[nxt])
+
+
+def _cut_start(lines: list[str], keep: list[bool], marker: _Marker) -> int:
+    """Reach back over blank lines and rules ("_____") above the marker, and our greeting."""
+    start = marker.start
+    while start > 0 and (not lines[start - 1].strip() or quotes.is_rule(lines[start - 1])):
+        start -= 1
+    if marker.kind == "ours" and start > 0 and _GREETING.match(lines[start - 1]):
+        start -= 1
+    return start
+
+
+# --- our own text -----------------------------------------------------------------------------
+
+
+def _drop_ours(lines: list[str], keep: list[bool], cut: int) -> None:
+    """Lines of our check-in the client left in place without `>` (bare questions too)."""
+    for i in range(cut):
+        if not keep[i]:
+            continue
+        asked = template.question(lines[i])
+        if template.is_fixed(lines[i]) or (asked is not None and not asked[1]):
+            keep[i] = False
+
+
+def _rescue(lines: list[str], cut: int) -> list[_Block]:
+    """In quoted history that is our check-in, what sits between our questions or after our
+    closing line can only be the client's (Outlook quotes without `>`)."""
+    blocks: list[_Block] = []
+    current: _Block | None = None
+    state = "before"
+    for line in lines[cut:]:
+        state = _rescue_state(state, line)
+        asked = template.question(line)
+        if asked is not None:
+            current = _Block(asked[0], [asked[1]] if asked[1] else [])
+            blocks.append(current)
+        elif state in ("questions", "after") and _rescuable(line):
+            if current is None:
+                current = _Block(None, [])
+                blocks.append(current)
+            current.lines.append(line)
+        elif state == "questions" and line.strip() and quotes.is_quote(line):
+            current = None
+    return [b for b in blocks if any(x.strip() for x in b.lines)]
+
+
+def _rescue_state(state: str, line: str) -> str:
+    if template.question(line) is not None:
+        return "questions"
+    if state == "questions" and template.ends_questions(line):
+        return "closing"
+    if state in ("closing", "questions") and "not watched around the clock" in line.lower():
+        return "after"
+    if state == "after" and (quotes.is_separator(line) or quotes.label_of(line) == "from"):
+        return "done"
+    return state
+
+
+def _rescuable(line: str) -> bool:
+    return bool(line.strip()) and not quotes.is_quote(line) and not template.is_fixed(line)
+
+
+# --- signatures -------------------------------------------------------------------------------
+
+_SIG_DASHES = re.compile(r"^\s*--\s*$")
+_UNDERSCORES = re.compile(r"^\s*_{5,}\s*$")
+_URL = re.compile(r"<?https?://\S+>?|\[([^\]]{0,80})\]\([^)]{0,300}\)")
+_FOOTER_LEAD = re.compile(
+    r"^(?:sent\s+(?:from|via|with|using|by|on)|from\s+my|get\s+(?:outlook|the\b)"
+    r"|envoy[ée]\s+(?:de|depuis|avec|à\s+partir)|enviado\s+(?:desde|do|de|con|com)"
+    r"|inviato\s+(?:da|con|dal)|(?:verzonden|verstuurd)\s+(?:met|vanaf|van|via)"
+    r"|von\s+meinem|gesendet\s+(?:von|mit|vom)|(?:skickat|sendt)\s+(?:från|fra|med)"
+    r"|wysłane\s+(?:z|przez|ze)|odesláno\s+z|lähetetty|отправлено\s+(?:с|из)"
+    r"|diese\s+nachricht\s+wurde|this\s+(?:message|e-?mail)\s+was\s+sent\s+from)\b",
+    re.IGNORECASE,
+)
+_DEVICE = re.compile(
+    r"iphone|ipad|ipod|android|blackberry|galaxy|samsung|mobile|mobil|handy|cell|phone"
+    r"|telefon|téléphone|teléfono|telefoon|móvil|movil|celular|portable|tablet|device|gerät"
+    r"|appareil|dispositivo|apparaat|huawei|xiaomi|pixel|nokia|htc|alcatel|motorola|oneplus"
+    r"|outlook|mail|airmail|yahoo|aol|proton|spark|sparrow|newton|windows|\bpc\b|\bmac\b"
+    r"|ti-85|watch|surface|fastmail|thunderbird|k-9|blue\s*mail|\bios\b",
+    re.IGNORECASE,
+)
+_CJK_FOOTER = re.compile(r"(?:iphone|ipad|android|手机|手機).{0,6}(?:傳送|发送|送信|發送)", re.I)
+_CONTACT = re.compile(r"https?://|www\.|@[\w-]+\.|\+?\d[\d ()./-]{6,}\d")
+_WORD = re.compile(r"\w+")
+
+
+def is_footer(line: str) -> bool:
+    """A mail program's line: "Sent from my iPhone", but not "Sent from my desk, as it happens"."""
+    text = _URL.sub(lambda m: m.group(1) or " ", line).strip(" \t()<>*_[]")
+    if not text or len(text) > 160 or len(_WORD.findall(text)) > 14:
+        return False
+    if _CJK_FOOTER.search(text):
+        return True
+    if not _FOOTER_LEAD.match(text):
+        return False
+    lead = _FOOTER_LEAD.match(text)
+    rest = text[lead.end() :]
+    after = re.split(r"[,;!]|\.\s|\.$", rest, maxsplit=1)[0].split()
+    if _DEVICE.search(" ".join(after[:4])):
+        return True
+    # "Sent from my iMachine": a device we do not know, but nothing follows it.
+    return len(rest.split()) <= 3 and not re.search(r"[,;:!?]", rest)
+
+
+def _signature_like(line: str) -> bool:
+    """What may follow a footer: a name, contact details, more footers, rules."""
+    stripped = line.strip()
+    if not stripped or is_footer(stripped) or quotes.is_rule(stripped):
+        return True
+    if _CONTACT.search(stripped):
+        return True
+    words = stripped.split()
+    return len(words) <= 4 and not any(ch.isdigit() for ch in stripped) and stripped[-1] != "?"
+
+
+def _drop_signatures(lines: list[str], keep: list[bool], cut: int) -> None:
+    for block in _kept_runs(lines, keep, cut):
+        _drop_block_signature(lines, keep, block)
+
+
+def _kept_runs(lines: list[str], keep: list[bool], cut: int) -> list[list[int]]:
+    """Indexes of kept lines, split where dropped (quoted) lines interrupt them."""
+    runs: list[list[int]] = [[]]
+    for i in range(cut):
+        if keep[i]:
+            runs[-1].append(i)
+        elif lines[i].strip() and runs[-1]:
+            runs.append([])
+    return [r for r in runs if r]
+
+
+def _drop_block_signature(lines: list[str], keep: list[bool], run: list[int]) -> None:
+    texts = [lines[i] for i in run]
+    start = _signature_start(texts)
+    for k, i in enumerate(run):
+        if (start is not None and k >= start) or is_footer(lines[i]):
+            keep[i] = False
+
+
+def _signature_start(texts: list[str]) -> int | None:
+    for k, line in enumerate(texts):
+        rest = [t for t in texts[k + 1 :] if t.strip()]
+        if _SIG_DASHES.match(line) and len(rest) <= 12:
+            return k
+        if _UNDERSCORES.match(line) and len(rest) <= 6 and all(_signature_like(t) for t in rest):
+            return k
+        if is_footer(line) and all(_signature_like(t) for t in rest):
+            return k
+    return None
+
+
+# --- assembling the result --------------------------------------------------------------------
+
+
+@dataclass
+class _Block:
+    question: int | None
+    lines: list[str]
+
+
+def _blocks(lines: list[str], keep: list[bool], quoted: list[bool], cut: int) -> list[_Block]:
+    blocks: list[_Block] = []
+    context: int | None = None
+    current: _Block | None = None
+    for i in range(cut):
+        if keep[i]:
+            if current is None:
+                current = _Block(context, [])
+                blocks.append(current)
+            current.lines.append(lines[i])
+        elif lines[i].strip(" >\t"):
+            current = None
+            context = _question_of(lines, i, context, quoted[i])
+    return [b for b in blocks if any(x.strip() for x in b.lines)]
+
+
+def _question_of(lines: list[str], i: int, previous: int | None, quoted: bool) -> int | None:
+    """The question a set-aside line asks; a wrapped "> partly)" keeps the one above it."""
+    asked = template.question(lines[i])
+    if asked:
+        return asked[0]
+    text = lines[i].lstrip("> ").strip()
+    if quoted and len(text) < 25 and previous is not None and i > 0:
+        above = template.question(lines[i - 1])
+        if above:
+            return above[0]
+    return None
+
+
+def _only_quotes(lines: list[str]) -> list[_Block]:
+    """A mail that is nothing but `>` lines, none of them ours: keep them, they may be all
+    the client sent (never return nothing when something was written)."""
+    texts = [line for line in lines if line.strip()]
+    if any(_ours_or_header(t) for t in texts):
+        return []
+    return [_Block(None, [line for line in lines])]
+
+
+def _ours_or_header(line: str) -> bool:
+    bare = line.lstrip("> ")
+    return bool(
+        template.question(bare) or template.is_opening(bare) or template.is_fixed(bare)
+    ) or quotes.is_header(bare.strip())
+
+
+def _render(blocks: list[_Block]) -> str:
+    parts = ["\n".join(_strip_blank_edges(b.lines)) for b in blocks]
+    text = "\n\n".join(p for p in parts if p.strip())
+    return _strip_rules_at_end(text)
+
+
+def _strip_blank_edges(lines: list[str]) -> list[str]:
+    start, end = 0, len(lines)
+    while start < end and not lines[start].strip():
+        start += 1
+    while end > start and not lines[end - 1].strip():
+        end -= 1
+    return lines[start:end]
+
+
+def _strip_rules_at_end(text: str) -> str:
+    lines = text.split("\n")
+    while lines and (not lines[-1].strip() or quotes.is_rule(lines[-1])):
+        lines.pop()
+    return "\n".join(lines)
+
+
+def _segments(blocks: list[_Block]) -> tuple[Segment, ...]:
+    """Blocks split where the client kept one of our questions on a line, question removed."""
+    out: list[Segment] = []
+    for block in blocks:
+        question, buf = block.question, []
+        for line in block.lines:
+            asked = template.question(line)
+            if asked:
+                out.append(Segment(question, "\n".join(buf).strip()))
+                question, buf = asked[0], [asked[1]]
+            else:
+                buf.append(line)
+        out.append(Segment(question, "\n".join(buf).strip()))
+    return tuple(s for s in out if s.text)
