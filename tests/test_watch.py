@@ -176,3 +176,23 @@ def test_kill_9_at_any_point_loses_nothing_and_doubles_nothing(
     assert counts(database_url) == (total, total, total)
     assert dovecot.mailbox_uids(mailbox_user.user, "INBOX") == []
     assert len(dovecot.mailbox_uids(mailbox_user.user, DONE)) == total
+
+
+def test_run_watches_the_mailbox_beside_the_schedule(
+    config: Path, tmp_path: Path, dovecot: Dovecot, mailbox_user: MailUser, database_url: str
+) -> None:
+    log_path = tmp_path / "run.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "checkin.cli", "--config", str(config), "run"],
+            stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        dovecot.deliver(mailbox_user.user, note(0))
+        eventually(lambda: counts(database_url)[2] == 1, "run to store the reply", 30)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert "stopped cleanly" in log_path.read_text()
