@@ -8,7 +8,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 from sqlalchemy import select
@@ -112,10 +111,8 @@ def test_killed_during_data_resends_with_the_same_message_id(
     process = start_send_due(config)
     wait_for(smtp_server.sink.in_data, "the message data")
     kill(process)
-    smtp_server.sink.hold.set()  # the server goes on and accepts what it had: it did go out
-    deadline = time.monotonic() + 10
-    while not smtp_server.sink.messages and time.monotonic() < deadline:
-        time.sleep(0.05)
+    # aiosmtpd drops a transaction whose client vanished mid-DATA, as real servers do.
+    smtp_server.sink.hold.set()
     smtp_server.sink.hold = None
 
     assert "1 sent" in cli(config, "send-due", "--at", AFTER_LEASE).output

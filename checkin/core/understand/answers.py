@@ -60,6 +60,7 @@ def _clip(text: str | None) -> str | None:
 
 # --- which text answers which question --------------------------------------------------------
 
+MAX_LINE = 2_000  # longer lines are prose, never a numbered or labelled answer
 _NUMBERED = re.compile(r"(?:^|(?<=\s))(?:q|#)?\(?([1-4])\s*[.):]\s+(?=\S)", re.IGNORECASE)
 _LABELS = (
     (
@@ -85,9 +86,9 @@ _LABELS = (
     ),
 )
 _LABEL = re.compile(
-    r"^\s*[-*•]?\s*(?:"
+    r"^\s*(?:[-*•]\s*)?(?:"
     + "|".join(f"(?P<q{n}>{pattern})" for n, pattern in _LABELS)
-    + r")\s*\??\s*(?:[:=]|\s[-–—]|-(?=\s*\d)|$)\s*(?P<rest>.*)$",
+    + r")\s*(?:\?\s*)?(?:[:=]|(?<=\s)[-–—]|-(?=\s*\d)|$)\s*(?P<rest>.*)$",
     re.IGNORECASE,
 )
 
@@ -124,6 +125,8 @@ def _marks(line: str) -> list[re.Match[str]]:
     """ "1) yes 2) 8" splits; "went at 2. It was fine" does not: a number must start the line
     or follow the number before it."""
     marks: list[re.Match[str]] = []
+    if len(line) > MAX_LINE:
+        return marks
     for mark in _NUMBERED.finditer(line):
         at_start = not line[: mark.start()].strip()
         follows = bool(marks) and int(mark.group(1)) == int(marks[-1].group(1)) + 1
@@ -137,7 +140,7 @@ def _labelled(text: str) -> list[tuple[int, str]]:
     found: list[tuple[int, list[str]]] = []
     open_label = False
     for line in text.split("\n"):
-        match = _LABEL.match(line)
+        match = _LABEL.match(line) if len(line) <= MAX_LINE else None
         if match:
             number = next(int(k[1]) for k, v in match.groupdict().items() if k[0] == "q" and v)
             rest = match.group("rest").strip()
@@ -269,7 +272,7 @@ _AFTER_CUE = re.compile(rf"{_CUE.pattern}{_NOT_BEFORE}\b{_NUM_EN}\b{_NOT_AFTER}"
 _ARTICLE = re.compile(rf"\b(?:a|an)\s+{_NUM_EN}\b{_NOT_AFTER}", re.IGNORECASE)
 _ANY = re.compile(rf"{_NOT_BEFORE}\b{_NUM}\b{_NOT_AFTER}", re.IGNORECASE)
 _NUM_SAFE = rf"(?P<n>{numbers.DIGITS}|{numbers.SAFE_WORDS})"
-_BARE = re.compile(rf"^\s*(?:a|an|about|maybe)?\s*{_NUM_SAFE}\s*(?:/\s*10)?\s*[.!]?\s*$", re.I)
+_BARE = re.compile(rf"^\s*(?:(?:a|an|about|maybe)\s+)?{_NUM_SAFE}\s*(?:/\s*10)?[.!]?\s*$", re.I)
 
 
 def rating_in(text: str, *, strict: bool) -> int | None:
@@ -315,7 +318,7 @@ def _range_cued(text: str, match: re.Match[str]) -> bool:
 
 
 def _bare_rating(line: str) -> int | None:
-    match = _BARE.match(line)
+    match = _BARE.match(line) if len(line) <= 40 else None
     return numbers.to_rating(numbers.value(match.group("n"))) if match else None
 
 

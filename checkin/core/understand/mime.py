@@ -23,7 +23,20 @@ MAX_RAW = 25_000_000  # bytes parsed at all; photos of a journal page fit, a flo
 MAX_TEXT = 200_000  # characters of body text kept and processed
 
 # Headers a mail must show before we call it one (a file of random bytes shows none).
-_MAIL_HEADERS = ("from", "to", "subject", "date", "message-id", "received", "mime-version")
+_MAIL_HEADERS = (
+    "from",
+    "to",
+    "subject",
+    "date",
+    "message-id",
+    "received",
+    "mime-version",
+    "content-type",
+    "return-path",
+    "delivered-to",
+    "in-reply-to",
+    "references",
+)
 _ADDRESS_HEADERS = ("to", "cc", "delivered-to", "x-original-to", "x-gm-original-to")
 _MSGID = re.compile(r"<[^<>\s]{1,500}>")
 

@@ -99,8 +99,8 @@ def is_rule(line: str) -> bool:
 
 
 def is_separator(line: str) -> bool:
-    """ "-----Original Message-----", "---------- Forwarded message ---------" and kin."""
-    if len(line) > 120:
+    """Lines like "-----Original Message-----" or "---------- Forwarded message ---------"."""
+    if len(line) > 200:
         return False
     match = _SEPARATOR.match(line)
     if match and _SEPARATOR_WORDS.search(match.group("words")):
@@ -218,7 +218,7 @@ def header_block_at(lines: list[str], start: int) -> int | None:
     if "from" not in seen or len(seen) < 3:
         return None
     for i in range(last + 1, min(len(lines), last + 3)):  # an address wrapped off the last line
-        if not _WRAPPED_ADDRESS.match(lines[i]):
+        if len(lines[i]) > MAX_LINE or not _WRAPPED_ADDRESS.match(lines[i]):
             break
         last = i
     return last

@@ -37,7 +37,8 @@ QUESTIONS = (
     (4, "What might you do a little differently next time?"),
 )
 
-_NUMBERING = r"^\s*(?:[>\s]*)(?:\(?\d\s*[.):]\s*)?"
+MAX_LINE = 2_000  # longer lines are never ours
+_NUMBERING = r"^[>\s]*(?:\(?\d\s*[.):]\s*)?"
 _QUESTION_RES = tuple(
     (n, re.compile(_NUMBERING + r"\s+".join(map(re.escape, q.split())), re.IGNORECASE))
     for n, q in QUESTIONS
@@ -50,22 +51,30 @@ def _squash(line: str) -> str:
 
 
 def is_opening(line: str) -> bool:
+    if len(line) > MAX_LINE:
+        return False
     s = _squash(line.lstrip("> "))
     return any(s.startswith(o.lower()) for o in OPENINGS)
 
 
 def is_fixed(line: str) -> bool:
+    if len(line) > MAX_LINE:
+        return False
     s = _squash(line.lstrip("> "))
     return any(s.startswith(f.lower()) for f in FIXED)
 
 
 def ends_questions(line: str) -> bool:
+    if len(line) > MAX_LINE:
+        return False
     s = _squash(line.lstrip("> "))
     return any(s.startswith(f.lower()) for f in QUESTIONS_END)
 
 
 def question(line: str) -> tuple[int, str] | None:
     """(number, what follows the question on the same line) when the line is one of ours."""
+    if len(line) > MAX_LINE:
+        return None
     for n, pattern in _QUESTION_RES:
         match = pattern.match(line)
         if match:

@@ -234,6 +234,8 @@ _WORD = re.compile(r"\w+")
 
 def is_footer(line: str) -> bool:
     """A mail program's line: "Sent from my iPhone", but not "Sent from my desk, as it happens"."""
+    if len(line) > 400:
+        return False
     text = _URL.sub(lambda m: m.group(1) or " ", line).strip(" \t()<>*_[]")
     if not text or len(text) > 160 or len(_WORD.findall(text)) > 14:
         return False
@@ -253,6 +255,8 @@ def is_footer(line: str) -> bool:
 def _signature_like(line: str) -> bool:
     """What may follow a footer: a name, contact details, more footers, rules."""
     stripped = line.strip()
+    if len(stripped) > 200:
+        return False
     if not stripped or is_footer(stripped) or quotes.is_rule(stripped):
         return True
     if _CONTACT.search(stripped):
@@ -286,15 +290,26 @@ def _drop_block_signature(lines: list[str], keep: list[bool], run: list[int]) ->
 
 
 def _signature_start(texts: list[str]) -> int | None:
+    after, tail_like = _tail_counts(texts)
     for k, line in enumerate(texts):
-        rest = [t for t in texts[k + 1 :] if t.strip()]
-        if _SIG_DASHES.match(line) and len(rest) <= 12:
+        if _SIG_DASHES.match(line) and after[k] <= 12:
             return k
-        if _UNDERSCORES.match(line) and len(rest) <= 6 and all(_signature_like(t) for t in rest):
+        if _UNDERSCORES.match(line) and after[k] <= 6 and tail_like[k]:
             return k
-        if is_footer(line) and all(_signature_like(t) for t in rest):
+        if tail_like[k] and is_footer(line):
             return k
     return None
+
+
+def _tail_counts(texts: list[str]) -> tuple[list[int], list[bool]]:
+    """For each line: how many non-blank lines follow, and whether all of them look like a
+    signature (computed from the end, so long mails stay linear)."""
+    after, tail_like = [0] * len(texts), [True] * len(texts)
+    for k in range(len(texts) - 2, -1, -1):
+        nxt = texts[k + 1]
+        after[k] = after[k + 1] + (1 if nxt.strip() else 0)
+        tail_like[k] = tail_like[k + 1] and _signature_like(nxt)
+    return after, tail_like
 
 
 # --- assembling the result --------------------------------------------------------------------
