@@ -64,6 +64,14 @@ def check(ctx: Context) -> None:
         f"{ctx.path}: OK: {len(practice.therapists)} therapist(s), "
         f"{len(practice.clients)} client(s), {experiments} experiment(s)."
     )
+    if practice.safety.client_message is None:
+        click.echo(
+            f"{ctx.path}: warning: safety.client_message is not set, so a client whose reply "
+            "carries risk language gets the shipped default (not watched around the clock; "
+            "call your local emergency number; Samaritans 116 123, US 988). Write your own "
+            "with your local crisis lines under safety: client_message:",
+            err=True,
+        )
 
 
 @main.command("send-due")

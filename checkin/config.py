@@ -43,6 +43,7 @@ from checkin.practice import (
     OAuth2,
     Practice,
     QuietHours,
+    Safety,
     Server,
     Therapist,
 )
@@ -73,7 +74,9 @@ _PROVIDERS = {
     "google": ("https://oauth2.googleapis.com/token", "https://mail.google.com/"),
 }
 
-_TOP_KEYS = ("practice", "mail", "database", "templates", "defaults", "therapists", "clients")
+_TOP_KEYS = (
+    "practice", "mail", "database", "templates", "defaults", "safety", "therapists", "clients",
+)  # fmt: skip
 _SERVER_KEYS = (
     "host", "port", "security", "username", "password_env", "password_file", "oauth2", "timeout",
 )  # fmt: skip
@@ -425,6 +428,12 @@ def _bytes(value: object) -> int:
     return int(float(match[1]) * _UNITS[match[2].lower() if match[2] else None])
 
 
+def _naming(value: object) -> str:
+    if value in ("names", "ids"):
+        return str(value)
+    raise _Invalid(f"'{value}' is not a naming; write names (clients' names) or ids (their ids)")
+
+
 def _whole_days(value: object) -> int:
     span = _duration(value)
     if span % timedelta(days=1):
@@ -694,6 +703,17 @@ class _Reader:
             clients=self.clients(top, zone, defaults, [t.id for t in therapists if t.id]),
             source=source,
             catch_up=defaults.catch_up,
+            safety=self.safety(top),
+        )
+
+    def safety(self, top: _Section) -> Safety:
+        sec = self.child(top, "safety")
+        if sec is None:
+            return Safety()
+        self.check_keys(sec, ("client_message", "backup_email"))
+        return Safety(
+            client_message=self.get(sec, "client_message", _text),
+            backup_email=self.get(sec, "backup_email", _address),
         )
 
     def top_required(self) -> dict[str, str]:
@@ -944,10 +964,11 @@ class _Reader:
         sec = self.child(owner, "digest", _DIGEST_EXAMPLE)
         if sec is None:
             return None
-        self.check_keys(sec, ("day", "time"))
+        self.check_keys(sec, ("day", "time", "names"))
         return DigestTime(
             self.get(sec, "day", _weekday, _DEFAULT_DIGEST.weekday),
             self.get(sec, "time", _clock, _DEFAULT_DIGEST.time),
+            self.get(sec, "names", _naming, "names"),
         )
 
     # clients and their experiments

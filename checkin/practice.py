@@ -83,6 +83,30 @@ class Mail:
 class DigestTime:
     weekday: int  # 0 = Monday
     time: time
+    names: str = "names"  # "names" or "ids": how clients are called in the digest body
+
+
+DEFAULT_SAFETY_MESSAGE = (
+    "Thank you for writing. Something in your message made us want to check that you are safe.\n\n"
+    "This mailbox is not watched around the clock, so please do not wait for a reply here. "
+    "If you are in danger now, or might act on thoughts of hurting yourself, call your local "
+    "emergency number (999 or 112 in the UK and Europe, 911 in North America) or go to your "
+    "nearest emergency department. You can also call a crisis line any time, day or night: "
+    "in the UK, Samaritans on 116 123; in the US, 988.\n\n"
+    "Your therapist has been told about your message and will be in touch."
+)
+
+
+@dataclass(frozen=True)
+class Safety:
+    """What happens at once when a reply carries risk language."""
+
+    client_message: str | None = None  # None: the shipped default, and `checkin check` warns
+    backup_email: str | None = None  # a second person who gets every alert
+
+    @property
+    def message(self) -> str:
+        return self.client_message or DEFAULT_SAFETY_MESSAGE
 
 
 @dataclass(frozen=True)
@@ -137,6 +161,7 @@ class Practice:
     clients: tuple[Client, ...]
     source: Path | None = None
     catch_up: timedelta = timedelta(hours=6)
+    safety: Safety = Safety()
     _by_id: dict[str, Client] = field(default_factory=dict, compare=False, repr=False)
 
     def client(self, client_id: str) -> Client | None:

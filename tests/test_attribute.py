@@ -55,6 +55,7 @@ def test_a_valid_token_from_someone_else_is_not_attributed() -> None:
         who = attribute(sender, [f"checkin+{TOKEN}@h.example"], [], ADDRESSES, Lookup(CHECKIN))
         assert who.how == "unattributed" and who.client_id is None
         assert "alex" in (who.reason or "") and "not one of their addresses" in (who.reason or "")
+        assert who.suspected == "alex"
 
 
 def test_a_wrong_token_falls_back_to_the_sender() -> None:

@@ -301,3 +301,36 @@ def test_export_csv_has_a_row_per_reply(
     record = dict(zip(header, row, strict=True))
     assert (record["client"], record["kind"], record["rating"]) == ("alex", "answer", "7")
     assert "shoulders were tight" in record["text"]
+
+
+RISK = "Didn't try it. Honestly I've been thinking of ending it all, I can't go on like this."
+
+
+def test_risk_language_alerts_the_therapist_once_and_sends_the_safety_message(
+    config: Path, smtp_server: SmtpServer, dovecot: Dovecot, mailbox_user: MailUser
+) -> None:
+    checkin = first_checkin(config, smtp_server)
+    before = len(smtp_server.sink.messages)
+    dovecot.deliver(mailbox_user.user, reply(checkin, RISK))
+    poll(config)
+    poll(config)
+    new = smtp_server.sink.messages[before:]
+    alerts = [m for m in new if m["Subject"].startswith("Safety alert")]
+    assert [a["To"].addresses[0].addr_spec for a in alerts] == ["robin@practice.test"]
+    body = alerts[0].get_body(("plain",)).get_content()
+    assert "Alex (alex)" in body and "ending it all" in body
+    assert "Alex" not in alerts[0]["Subject"]
+    [safety] = [m for m in new if m["To"].addresses[0].addr_spec == "alex@client.test"]
+    assert "emergency" in safety.get_body(("plain",)).get_content()
+    assert safety["Auto-Submitted"] == "auto-replied"
+    assert "RISK LANGUAGE" in cli(config, "status").output
+
+
+def test_risk_from_an_unknown_address_still_alerts(
+    config: Path, smtp_server: SmtpServer, dovecot: Dovecot, mailbox_user: MailUser
+) -> None:
+    dovecot.deliver(mailbox_user.user, reply(None, RISK, sender="friend@elsewhere.test"))
+    poll(config)
+    alerts = [m for m in smtp_server.sink.messages if m["Subject"].startswith("Safety alert")]
+    assert [a["To"].addresses[0].addr_spec for a in alerts] == ["robin@practice.test"]
+    assert "not matched to any client" in alerts[0].get_body(("plain",)).get_content()

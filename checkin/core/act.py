@@ -43,7 +43,25 @@ class MarkBouncing:
     detail: str
 
 
-Effect = SetStatus | Confirm | Answered | MarkBouncing
+@dataclass(frozen=True)
+class RiskAlert:
+    """Tell a therapist (or the backup) now, not in next week's digest."""
+
+    to: str
+    therapist_id: str | None
+    client_id: str | None
+
+
+@dataclass(frozen=True)
+class SafetyMessage:
+    """The practice's safety message, once per flagged reply, to whoever wrote it."""
+
+    client_id: str | None
+    to: str
+    in_reply_to: str | None
+
+
+Effect = SetStatus | Confirm | Answered | MarkBouncing | RiskAlert | SafetyMessage
 
 
 def effects(
@@ -76,6 +94,25 @@ def _command(
         SetStatus(client_id, STATUS_FOR[command], end),
         Confirm(client_id, command, sender, message_id, dated),
     ]
+
+
+def risk_effects(
+    kind: str,
+    sender: str | None,
+    message_id: str | None,
+    client_id: str | None,
+    alert_to: list[tuple[str, str | None]],
+) -> list[Effect]:
+    """Risk language from a person: alert every recipient and send the safety message.
+
+    Safety comes before attribution: a flagged message from an address not on file still
+    alerts (its client may be writing from a new address) and still gets the safety message.
+    """
+    if kind not in ("answer", "command"):
+        return []
+    alerts: list[Effect] = [RiskAlert(to, therapist_id, client_id) for to, therapist_id in alert_to]
+    safety: list[Effect] = [SafetyMessage(client_id, sender, message_id)] if sender else []
+    return alerts + safety
 
 
 def bounce_effects(

@@ -39,6 +39,7 @@ class Attribution:
     outbox_id: int | None = None  # the check-in this answers
     experiment_id: str | None = None
     reason: str | None = None
+    suspected: str | None = None  # unattributed, but our token or thread pointed at this client
 
 
 class Lookup(Protocol):
@@ -109,6 +110,7 @@ def _checked(sent: Sent, how: str, sender: str, addresses: Mapping[str, str]) ->
             "unattributed",
             reason=f"{how} matched client {sent.client_id}, but the sender is not one of "
             "their addresses",
+            suspected=sent.client_id,
         )
     outbox_id = sent.outbox_id if sent.kind == "checkin" else None
     experiment_id = sent.experiment_id if sent.kind == "checkin" else None

@@ -131,6 +131,10 @@ def _understood(
         client = practice.client(who.client_id or "")
         zone = client.timezone if client else None
         effects = act.effects(u.kind, u.command, u.pause_until, who, u.sender, u.message_id, zone)
+        if u.risk:
+            owner = who.client_id or who.suspected
+            recipients = alert_recipients(practice, owner)
+            effects += act.risk_effects(u.kind, u.sender, u.message_id, owner, recipients)
     kind = "too_large" if raw.headers_only else u.kind
     return _row(raw, u, who, kind), effects
 
@@ -145,6 +149,16 @@ def _unreadable(raw: RawMessage, error: str) -> Reply:
         reason=f"could not be understood ({error}); the raw message is kept",
         needs_review=True,
     )
+
+
+def alert_recipients(practice: Practice, client_id: str | None) -> list[tuple[str, str | None]]:
+    """The client's therapist; for a message nobody can place, every therapist; and the backup."""
+    client = practice.client(client_id or "")
+    therapists = [practice.therapist(client.therapist)] if client else list(practice.therapists)
+    found = [(t.email, t.id) for t in therapists if t is not None]
+    if practice.safety.backup_email:
+        found.append((practice.safety.backup_email, None))
+    return found
 
 
 def _bounce_owner(u: Understood, lookup: outcomes.StoreLookup) -> Attribution:
@@ -170,6 +184,7 @@ def _row(raw: RawMessage, u: Understood, who: Attribution, kind: str) -> Reply:
         reason=reason,
         needs_review=review or (kind == "bounce"),
         client_id=who.client_id,
+        suspected_client_id=who.suspected,
         experiment_id=who.experiment_id,
         outbox_id=who.outbox_id,
         command=u.command,

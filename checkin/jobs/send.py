@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -19,7 +20,7 @@ from checkin.core import cadence
 from checkin.errors import PermanentFailure, TemporaryFailure
 from checkin.mail.compose import Templates, build_message, reply_address
 from checkin.mail.smtp import SmtpSender
-from checkin.practice import Client, Practice
+from checkin.practice import Practice
 from checkin.store import clients, outbox, outcomes
 from checkin.store.models import Outbox
 
@@ -114,8 +115,9 @@ def _retry_or_give_up(
 
 def _why_not(practice: Practice, engine: Engine, row: Outbox, now: datetime) -> str | None:
     """Re-check at send time: a STOP or a bounce may have arrived since the row was planned."""
-    if row.kind == "confirm":
-        # A STOP is confirmed to a client who is, by then, stopped: only a bounce prevents it.
+    if row.kind in ("confirm", "safety"):
+        # A STOP is confirmed to a client who is, by then, stopped, and the safety message
+        # goes whatever their status: only a bounce prevents either.
         bouncing = clients.states(engine, [row.client_id or ""])[row.client_id or ""].bouncing
         return "address bounced" if row.recipient.lower() in bouncing else None
     if row.kind not in ("checkin", "nudge"):
@@ -141,10 +143,21 @@ def _answered_parent(engine: Engine, row: Outbox) -> bool:
 def compose(
     practice: Practice, engine: Engine, templates: Templates, row: Outbox, now: datetime
 ) -> EmailMessage:
+    composers = {
+        "checkin": _checkin,
+        "nudge": _checkin,
+        "confirm": _confirmation,
+        "safety": _safety,
+        "alert": _alert,
+    }
+    return composers[row.kind](practice, engine, templates, row, now)
+
+
+def _checkin(
+    practice: Practice, engine: Engine, templates: Templates, row: Outbox, now: datetime
+) -> EmailMessage:
     client = practice.client(row.client_id or "")
     assert client is not None
-    if row.kind == "confirm":
-        return _confirmation(practice, templates, row, client, now)
     experiment = next(e for e in client.experiments if e.id == row.experiment_id)
     therapist = practice.therapist(client.therapist)
     parent = outbox.get(engine, row.parent_id) if row.parent_id else None
@@ -171,9 +184,65 @@ def compose(
     )
 
 
-def _confirmation(
-    practice: Practice, templates: Templates, row: Outbox, client: Client, now: datetime
+def _safety(
+    practice: Practice, engine: Engine, templates: Templates, row: Outbox, now: datetime
 ) -> EmailMessage:
+    client = practice.client(row.client_id or "")
+    context = {
+        "practice_name": practice.name,
+        "client_name": client.name if client else None,
+        # The practice's own words, passed as data: never read as a template.
+        "paragraphs": [p.strip() for p in practice.safety.message.split("\n\n") if p.strip()],
+    }
+    return build_message(
+        from_addr=practice.mail.from_addr,
+        to=row.recipient,
+        to_name=client.name if client else None,
+        rendered=templates.render("safety", context),
+        message_id=row.message_id,
+        now=now,
+        in_reply_to=row.in_reply_to,
+        auto_submitted="auto-replied",
+    )
+
+
+def _alert(
+    practice: Practice, engine: Engine, templates: Templates, row: Outbox, now: datetime
+) -> EmailMessage:
+    reply = outcomes.get_reply(engine, int(row.detail or 0))
+    raw = outcomes.get_raw(engine, reply.raw_id) if reply else None
+    client = practice.client(row.client_id or "")
+    therapist = practice.therapist(row.therapist_id or "")
+    zone = therapist.timezone if therapist else practice.timezone
+    attributed = reply is not None and reply.client_id is not None
+    context = {
+        "practice_name": practice.name,
+        "therapist_name": therapist.name if therapist else None,
+        "client_label": (client.name or client.id) if client else None,
+        "client_id": client.id if client else None,
+        "attributed": attributed,
+        "sender": raw.sender if raw else None,
+        "received": f"{reply.received_at.astimezone(zone):%A %d %B, %H:%M} ({zone})"
+        if reply
+        else "",
+        "reasons": json.loads(reply.risk_reasons) if reply and reply.risk_reasons else [],
+        "safety_sent": True,
+        "message_ref": reply.raw_id if reply else None,
+    }
+    return build_message(
+        from_addr=practice.mail.from_addr,
+        to=row.recipient,
+        rendered=templates.render("alert", context),
+        message_id=row.message_id,
+        now=now,
+    )
+
+
+def _confirmation(
+    practice: Practice, engine: Engine, templates: Templates, row: Outbox, now: datetime
+) -> EmailMessage:
+    client = practice.client(row.client_id or "")
+    assert client is not None
     command, _, until = (row.detail or "").partition(":")
     context = {
         "practice_name": practice.name,

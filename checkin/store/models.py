@@ -155,6 +155,7 @@ class Reply(SQLModel, table=True):
     reason: str | None = None  # why it is unattributed, or what went wrong
     needs_review: bool = False  # shown to the therapist: unattributed, unreadable, too large
     client_id: str | None = Field(default=None, max_length=100)
+    suspected_client_id: str | None = Field(default=None, max_length=100)  # see Attribution
     experiment_id: str | None = Field(default=None, max_length=100)
     outbox_id: int | None = Field(default=None, foreign_key="outbox.id")
     command: str | None = Field(default=None, max_length=20)

@@ -8,11 +8,19 @@ from sqlalchemy import Engine, and_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from checkin.core.act import Answered, Confirm, Effect, MarkBouncing, SetStatus
+from checkin.core.act import (
+    Answered,
+    Confirm,
+    Effect,
+    MarkBouncing,
+    RiskAlert,
+    SafetyMessage,
+    SetStatus,
+)
 from checkin.core.attribute import Sent
 from checkin.store import clients
 from checkin.store.db import insert_ignoring_duplicates, session
-from checkin.store.models import Outbox, Reply
+from checkin.store.models import Outbox, RawMessage, Reply
 from checkin.store.outbox import NewMessage, message_row
 
 
@@ -69,13 +77,14 @@ def record(engine: Engine, reply: Reply, effects: list[Effect], domain: str, now
         except IntegrityError:
             s.rollback()
             return False
+        assert reply.id is not None
         for effect in effects:
-            _apply(s, effect, domain, now)
+            _apply(s, effect, domain, now, reply.id)
         s.commit()
     return True
 
 
-def _apply(s: Session, effect: Effect, domain: str, now: datetime) -> None:
+def _apply(s: Session, effect: Effect, domain: str, now: datetime, reply_id: int) -> None:
     match effect:
         case Answered(outbox_id):
             s.execute(
@@ -89,6 +98,20 @@ def _apply(s: Session, effect: Effect, domain: str, now: datetime) -> None:
             clients.write_bouncing(s, address, now, detail)
         case Confirm():
             _confirm(s, effect, domain, now)
+        case RiskAlert(to, therapist_id, client_id):
+            # One alert per reply and recipient, whatever happens to the process.
+            alert = NewMessage(
+                key=f"alert:{reply_id}:{to.lower()}", kind="alert", recipient=to,
+                due_at=now, send_after=now, client_id=client_id, therapist_id=therapist_id,
+                detail=str(reply_id),
+            )  # fmt: skip
+            _enqueue(s, alert, domain, now)
+        case SafetyMessage(client_id, to, in_reply_to):
+            safety = NewMessage(
+                key=f"safety:{reply_id}", kind="safety", recipient=to, due_at=now,
+                send_after=now, client_id=client_id, detail=str(reply_id), in_reply_to=in_reply_to,
+            )  # fmt: skip
+            _enqueue(s, safety, domain, now)
 
 
 def _confirm(s: Session, c: Confirm, domain: str, now: datetime) -> None:
@@ -104,12 +127,13 @@ def _confirm(s: Session, c: Confirm, domain: str, now: datetime) -> None:
         detail=f"{c.command}:{c.until.isoformat()}" if c.until else c.command,
         in_reply_to=c.in_reply_to,
     )
+    _enqueue(s, message, domain, now)
+
+
+def _enqueue(s: Session, message: NewMessage, domain: str, now: datetime) -> None:
     dialect = s.get_bind().dialect.name
-    s.execute(
-        insert_ignoring_duplicates(dialect, Outbox, "key").values(
-            [message_row(message, domain, now)]
-        )
-    )
+    row = message_row(message, domain, now)
+    s.execute(insert_ignoring_duplicates(dialect, Outbox, "key").values([row]))
 
 
 def last_plan(engine: Engine, client_id: str, experiment_id: str) -> str | None:
@@ -139,3 +163,13 @@ def needing_review(engine: Engine, limit: int = 50) -> list[Reply]:
                 .limit(limit)
             ).scalars()
         )
+
+
+def get_reply(engine: Engine, reply_id: int) -> Reply | None:
+    with session(engine) as s:
+        return s.get(Reply, reply_id)
+
+
+def get_raw(engine: Engine, raw_id: int) -> RawMessage | None:
+    with session(engine) as s:
+        return s.get(RawMessage, raw_id)

@@ -61,7 +61,9 @@ def _clip(text: str | None) -> str | None:
 # --- which text answers which question --------------------------------------------------------
 
 MAX_LINE = 2_000  # longer lines are prose, never a numbered or labelled answer
-_NUMBERED = re.compile(r"(?:^|(?<=\s))(?:q|#)?\(?([1-4])\s*[.):]\s+(?=\S)", re.IGNORECASE)
+_NUMBERED = re.compile(
+    r"(?:^|(?<=\s))(?:q|#)?\(?([1-4])(?:\s*[.):]|(?<=^\d)\s+[-–])\s+(?=\S)", re.IGNORECASE
+)
 _LABELS = (
     (
         1,
@@ -278,12 +280,13 @@ _BARE = re.compile(rf"^\s*(?:(?:a|an|about|maybe)\s+)?{_NUM_SAFE}\s*(?:/\s*10)?[
 def rating_in(text: str, *, strict: bool) -> int | None:
     """`strict` for prose: only a number the context marks as a rating."""
     text = text[:5_000]
+    short = len(text.split()) <= 8  # "4-5 I think": in a short reply a range is the rating
     patterns = (
         [_OUT_OF_TEN, _RANGE, _AFTER_CUE, _ARTICLE] if strict else [_OUT_OF_TEN, _RANGE, _ANY]
     )
     for pattern in patterns:
         for match in pattern.finditer(text):
-            if pattern is _RANGE and strict and not _range_cued(text, match):
+            if pattern is _RANGE and strict and not _range_cued(text, match) and not short:
                 continue
             found = _lower(match)
             if found is not None:
@@ -293,11 +296,17 @@ def rating_in(text: str, *, strict: bool) -> int | None:
     return _bare_rating_lines(text) or _only_number(text)
 
 
+_ALONE = re.compile(
+    rf"{_NOT_BEFORE}\b{_NUM_SAFE}(?:\s*[-–]\s*(?P<m>{numbers.DIGITS}))?(?=\s*(?:[.,;!)]|$))"
+)
+
+
 def _only_number(text: str) -> int | None:
-    """A short reply with one free-standing number ("Yes, 7", "partly - 5"): the rating."""
+    """A short reply with one number standing alone ("Yes, 7", "partly - 5", "4-5 I think"
+    has a range): the rating. A number followed by a word ("with 3 friends") is a count."""
     if len(text.split()) > 8:
         return None
-    found = [m for m in _ANY.finditer(text) if m.group("n").lower() not in numbers.AMBIGUOUS]
+    found = list(_ALONE.finditer(text.strip()))
     return _lower(found[0]) if len(found) == 1 else None
 
 

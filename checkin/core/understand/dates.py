@@ -87,9 +87,9 @@ def until(phrase: str, reference: date | None) -> date | None:
 def _duration(text: str, reference: date | None) -> date | None:
     counts = "|".join(sorted(map(re.escape, _COUNTS), key=len, reverse=True))
     for unit, days in _UNIT_DAYS:
-        match = re.match(rf"(?:(\d{{1,3}})|({counts}))\s+(?:more\s+)?(?:{unit})\b", text)
+        match = re.match(rf"(?:(\d{{1,3}})\s+|({counts})\s+)?(?:more\s+)?(?:{unit})\b", text)
         if match and reference:
-            count = int(match.group(1)) if match.group(1) else _COUNTS[match.group(2)]
+            count = int(match.group(1)) if match.group(1) else _COUNTS.get(match.group(2), 1)
             return reference + timedelta(days=count * days)
     if re.match(r"(?:a\s+)?fortnight\b", text) and reference:
         return reference + timedelta(days=14)

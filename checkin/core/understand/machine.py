@@ -34,11 +34,11 @@ class Verdict:
 PERSON = Verdict(None)
 
 _AUTO_SUBJECT = re.compile(
-    r"^\s*(?:\[[^\]]{0,40}\]\s*)?(?:"
+    r"^\s*(?:\[[^\]]{0,40}\]\s*)?\[?\s*(?:"
     r"auto(?:matic|matische|matisch|matique|matica|mática|mático|matiska|matisk|maattinen)?"
     r"[\s_-]*(?:reply|response|respond|responder|antwort|antwoord|réponse|reponse|risposta|"
     r"respuesta|resposta|svar|vastaus)"
-    r"|(?:réponse|reponse|respuesta|resposta|risposta|antwort|svar)\s+automati\w*"
+    r"|(?:réponse|reponse|respuesta|resposta|risposta|antwort|svar)\s+autom[aá]ti\w*"
     r"|automatisch\w*\s+antwo\w*|automatische\s+antwort|autosvar|autoreply|auto\s*generated"
     r"|out\s+of\s+(?:the\s+)?office|ooo\b|abwesenheit\w*|absence|absent|abwesend|fuori\s+sede"
     r"|afwezig\w*|ausente|ausência|ausencia|frånvaro|fravær|poza\s+biurem|vacation|urlaub"

@@ -25,7 +25,7 @@ _LEAD = re.compile(
 )
 _WROTE = (
     r"(?:wrote|writes|schrieb|a\s+[ée]crit|escribi[óo]|escreveu|ha\s+scritto|scrisse|schreef"
-    r"|geschreven|skrev|napisa[łl]a?|napsal|kirjoitti|написала?|написав|пише|писал|έγραψε"
+    r"|geschreven|skrev|pisze|napisa[łl]a?|napsal|kirjoitti|написала?|написав|пише|писал|έγραψε"
     r"|yazd[ıi]|írta|a\s+scris|je\s+napisao|rašė|rakstīja|kirjutas|写道|寫道|작성)"
 )
 _WROTE_END = re.compile(
@@ -43,6 +43,7 @@ _TIME = re.compile(r"\d{1,2}[:.h]\d{2}")
 _GMAIL_DATE = re.compile(
     r"^\d{4}(?:[-/.]|年)\d{1,2}(?:[-/.]|月)\d{1,2}.{0,160}?(?:GMT[+-]\d|<[^>]*@[^>]*>?:?\s*$|@\S+>?:\s*$)"
 )
+_EMAIL_COLON_END = re.compile(r"<[^<>@\s]{1,64}@[^<>\s]{1,255}>\s*[:：]$")
 _SENTENCE_END = re.compile(r"(?:[!?…]|\b[a-z]{3,}\.|\.\.\.)\s*$")
 _DASH_EDGES = re.compile(r"^[\s*_-]+|[\s*_-]+$")
 
@@ -179,6 +180,8 @@ def is_header(text: str) -> bool:
         return False
     if _GMAIL_DATE.match(text):
         return True
+    if _EMAIL_COLON_END.search(text) and _YEAR.search(text) and _TIME.search(text):
+        return True  # "вт, 1 дек. 2026 г. в 19:00, Robin <r@x.example>:" (Gmail, no verb)
     match = _WROTE_END.search(text)
     if not match or match.group("who").lower() in _FIRST_PERSON:
         return False
