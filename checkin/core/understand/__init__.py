@@ -10,14 +10,22 @@ and `understand()` never raises. The steps, in order:
 4. commands STOP / PAUSE [until ...] / RESUME, when that is the point of the message
 5. answers  tried, rating, noticed, next time
 6. risk     risk language in the client's words, including signatures and footers
+
+Helpers: htmltext (HTML to text, quotes marked), quotes / signature / template (what trim
+recognises), dates (pause dates), numbers / rating (answers). A step that fails on a bug
+costs only its own result, noted in `problems`; a failed risk check flags the mail.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from typing import TypeVar
 
 from checkin.core.understand import answers, commands, machine, mime, risk, trim
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -51,9 +59,7 @@ def understand(raw: bytes) -> Reply:
     try:
         return _understand(raw)
     except Exception as exc:  # the last line of defence: one bad mail must not stop the inbox
-        return Reply(
-            kind="unreadable", problems=(f"could not be understood ({type(exc).__name__})",)
-        )
+        return Reply(kind="unreadable", problems=(f"could not be read ({type(exc).__name__})",))
 
 
 def _understand(raw: bytes) -> Reply:
@@ -63,12 +69,24 @@ def _understand(raw: bytes) -> Reply:
     base = _envelope(parsed)
     if not parsed.is_mail:
         return replace(base, kind="unreadable", problems=(*parsed.problems, "no mail headers"))
-    verdict = machine.classify(parsed)
-    trimmed = trim.trim(parsed.text)
-    base = replace(base, text=trimmed.text)
+    problems: list[str] = []
+    verdict = _attempt(lambda: machine.classify(parsed), machine.PERSON, problems, "machine check")
+    # Should trimming ever fail, the whole text is the client's: never lose their words.
+    whole = trim.Trimmed(parsed.text, (trim.Segment(None, parsed.text),), parsed.text, "")
+    trimmed = _attempt(lambda: trim.trim(parsed.text), whole, problems, "trimming")
+    base = replace(base, text=trimmed.text, problems=base.problems + tuple(problems))
     if verdict.kind:
         return _from_machine(base, verdict)
     return _from_person(base, parsed, trimmed)
+
+
+def _attempt(step: Callable[[], T], fallback: T, problems: list[str], name: str) -> T:
+    """Run one step; if it fails (a bug, not the mail's fault), note it and go on."""
+    try:
+        return step()
+    except Exception as exc:
+        problems.append(f"{name} failed ({type(exc).__name__})")
+        return fallback
 
 
 def _envelope(parsed: mime.Parsed) -> Reply:
@@ -103,6 +121,37 @@ def _from_machine(base: Reply, verdict: machine.Verdict) -> Reply:
     )
 
 
+def _from_person(base: Reply, parsed: mime.Parsed, trimmed: trim.Trimmed) -> Reply:
+    problems: list[str] = []
+    reference = base.date.date() if base.date else None
+    command = _attempt(
+        lambda: commands.detect(trimmed.segments, base.subject, reference),
+        None,
+        problems,
+        "commands",
+    )
+    found = _attempt(lambda: _answers(trimmed, command), answers.Answers(), problems, "answers")
+    subject = commands.without_reply_prefix(base.subject or "")
+    # A failed risk check flags: a therapist reads one mail too many, never one too few.
+    failed = ("risk check failed: please read this message",)
+    reasons = _attempt(
+        lambda: risk.assess(trimmed.text, trimmed.client_part, subject), failed, problems, "risk"
+    )
+    return replace(
+        base,
+        kind="command" if command else "answer",
+        command=command.name if command else None,
+        pause_until=command.until if command else None,
+        tried=found.tried,
+        rating=found.rating,
+        noticed=found.noticed,
+        next_time=found.next_time,
+        risk=bool(reasons),
+        risk_reasons=reasons,
+        problems=base.problems + tuple(problems) + _reading_problems(parsed, trimmed, command),
+    )
+
+
 def _answers(trimmed: trim.Trimmed, command: commands.Command | None) -> answers.Answers:
     """Answers from everything but the command's own line ("no more emails" is not "no")."""
     if command is None or not command.line.strip():
@@ -116,26 +165,13 @@ def _answers(trimmed: trim.Trimmed, command: commands.Command | None) -> answers
     return answers.extract(segments, text)
 
 
-def _from_person(base: Reply, parsed: mime.Parsed, trimmed: trim.Trimmed) -> Reply:
-    reference = base.date.date() if base.date else None
-    command = commands.detect(trimmed.segments, base.subject, reference)
-    found = _answers(trimmed, command)
-    reasons = risk.assess(trimmed.text, trimmed.client_part)
-    problems = list(base.problems)
-    if command and command.problem:
-        problems.append(command.problem)
+def _reading_problems(
+    parsed: mime.Parsed, trimmed: trim.Trimmed, command: commands.Command | None
+) -> tuple[str, ...]:
+    """What the therapist should know about how sure this reading is."""
+    problems = [command.problem] if command and command.problem else []
     if not trimmed.text and parsed.text.strip():
         problems.append("no new text found: everything read as quoted or signature")
-    return replace(
-        base,
-        kind="command" if command else "answer",
-        command=command.name if command else None,
-        pause_until=command.until if command else None,
-        tried=found.tried,
-        rating=found.rating,
-        noticed=found.noticed,
-        next_time=found.next_time,
-        risk=bool(reasons),
-        risk_reasons=reasons,
-        problems=tuple(problems),
-    )
+    elif trimmed.unsure:
+        problems.append("quoted history that is not our check-in was set aside: see full text")
+    return tuple(problems)

@@ -9,11 +9,7 @@ Where an answer comes from, strongest first:
 5. prose: "maybe a 5", "I'd call it an eight", "6 out of 10"; "I noticed ...", "next time
    I'll ...".
 
-Ratings: a number means a rating only where the context says so ("/10", "out of 10", a cue
-such as "I'd say", "maybe a", a rating label, or the answer to question 2). Counts, clock
-times, durations and dates are not ratings ("went twice", "for 15 minutes", "at 7:30", "on
-the 3rd", "2 mornings"). A range or half ("between 4 and 5", "4-5", "6.5") gives the lower
-value: under-reporting how well it went costs less than over-reporting it.
+How a number becomes a rating (and when it does not) is in `rating.py`.
 """
 
 from __future__ import annotations
@@ -21,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from checkin.core.understand import numbers
+from checkin.core.understand.rating import bare_rating, rating_in
 from checkin.core.understand.trim import Segment
 
 MAX_ANSWER = 1_000  # characters kept per free-text answer
@@ -124,8 +120,8 @@ def _numbered(text: str) -> list[tuple[int, str]]:
 
 
 def _marks(line: str) -> list[re.Match[str]]:
-    """ "1) yes 2) 8" splits; "went at 2. It was fine" does not: a number must start the line
-    or follow the number before it."""
+    """Numbering marks: "1) yes 2) 8" splits, "went at 2. It was fine" does not (a number
+    must start the line or follow the number before it)."""
     marks: list[re.Match[str]] = []
     if len(line) > MAX_LINE:
         return marks
@@ -138,7 +134,8 @@ def _marks(line: str) -> list[re.Match[str]]:
 
 
 def _labelled(text: str) -> list[tuple[int, str]]:
-    """ "Score: 7"; a label alone on its line ("What I noticed:") takes the lines below it."""
+    """Labelled answers ("Score: 7"); a label alone on its line ("What I noticed:") takes the
+    lines below it."""
     found: list[tuple[int, list[str]]] = []
     open_label = False
     for line in text.split("\n"):
@@ -164,11 +161,11 @@ _SIGN_OFF = re.compile(
 
 
 def _bare_list(text: str) -> list[tuple[int, str]]:
-    """ "yes" / "7" / "calmer" / "earlier": short lines in our order, the first two bare."""
+    """Short lines in our order ("yes" / "7" / "calmer" / "earlier"), the first two bare."""
     lines = [x.strip() for x in text.split("\n") if x.strip() and not _SIGN_OFF.match(x.strip())]
     if not 2 <= len(lines) <= 5 or len(lines[0].split()) > 3:
         return []
-    if _tried(lines[0], strict=False) is None or _bare_rating(lines[1]) is None:
+    if _tried(lines[0], strict=False) is None or bare_rating(lines[1]) is None:
         return []
     return list(zip((1, 2, 3, 4), lines, strict=False))
 
@@ -191,7 +188,7 @@ _STRONG_PARTLY = re.compile(
 )
 _NO = re.compile(
     r"^(?:no|nope|nah|not\s+really|not\s+yet|not\s+this\s+time|nein|non|nee|não|nao|niet"
-    r"|didn'?t|did\s+not|haven'?t|have\s+not)\b",
+    r"|didn['’]?t|did\s+not|haven['’]?t|have\s+not)\b",
     re.IGNORECASE,
 )
 _YES = re.compile(
@@ -205,14 +202,14 @@ _YES_ANSWER = re.compile(  # only as the answer to "Did you try it?"
     re.IGNORECASE,
 )
 _PROSE_NO = re.compile(
-    r"\bi\s+(?:didn'?t|did\s+not|couldn'?t|could\s+not|wasn'?t\s+able\s+to|never|haven'?t"
-    r"|have\s+not|forgot\s+to)\s+(?:get\s+(?:to|round|around)|try|do|manage|practi[cs]e|start)"
-    r"|\bdidn'?t\s+get\s+(?:to|round|around)\s+(?:it|to\s+it)|\b(?:no|ran\s+out\s+of)\s+time"
+    r"\bi\s+(?:didn['’]?t|did\s+not|couldn['’]?t|could\s+not|wasn['’]?t\s+able\s+to|never"
+    r"|haven['’]?t|have\s+not|forgot\s+to)\s+(?:get\s+(?:to|round|around)|try|do|manage|practi[cs]e|start)"
+    r"|\bdidn['’]?t\s+get\s+(?:to|round|around)\s+(?:it|to\s+it)|\b(?:no|ran\s+out\s+of)\s+time"
     r"\s+to\s+try",
     re.IGNORECASE,
 )
 _PROSE_YES = re.compile(
-    r"\bi\s+(?:tried|did\s+it|did\s+try|managed|practi[cs]ed|gave\s+it\s+a\s+(?:go|try)"
+    r"\bi\s+(?:tried(?:\s+to\s+(?:do|practi[cs]e)\s+it)?(?!\s+to\b)|did\s+it|did\s+try|managed|practi[cs]ed|gave\s+it\s+a\s+(?:go|try)"
     r"|had\s+a\s+go|went\s+for\s+it|kept\s+at\s+it|stuck\s+(?:with|to)\s+it)"
     r"|\bich\s+habe\s+es\s+(?:versucht|probiert|gemacht)|\bj'ai\s+(?:essayé|fait)"
     r"|\b(?:lo\s+)?(?:intenté|probé|hice)\b|\bik\s+heb\s+het\s+(?:geprobeerd|gedaan)"
@@ -242,104 +239,6 @@ def _first_sentence(text: str) -> str:
     return re.split(r"(?<=[.!?])\s|\n", text, maxsplit=1)[0]
 
 
-# --- rating -----------------------------------------------------------------------------------
-
-_NUM = rf"(?P<n>{numbers.DIGITS}|{numbers.ALL_WORDS})"
-_NUM_EN = rf"(?P<n>{numbers.DIGITS}|{numbers.ENGLISH_WORDS})"
-_UNITS = (
-    r"minutes?|mins?|hours?|hrs?|h\b|seconds?|secs?|days?|nights?|mornings?|evenings?"
-    r"|afternoons?|weeks?|months?|years?|times?|x\b|am\b|pm\b|a\.m|p\.m|o'?clock|%|percent|km"
-    r"|k\b|miles?|steps|breaths?|people|kg|lbs?|glasses|cups|pages|reps|sets|calls|tries"
-    r"|attempts|sessions|of\s+(?:them|us|the)|st\b|nd\b|rd\b|th\b"
-)
-_NOT_AFTER = rf"(?!\s*(?:{_UNITS}|:\d|\.\d\d|[-‐–]\w)|[a-z\d])"
-_NOT_BEFORE = r"(?<![\d:/#$£€.,])(?<!\bat\s)(?<!\bfor\s)(?<!\bthe\s)(?<!\bby\s)(?<!\buntil\s)"
-_OUT_OF_TEN = re.compile(
-    rf"\b{_NUM}\s*(?:/|out\s+of|of|von|sur|de|su|op|uit|em)\s*(?:10|ten|zehn|dix|diez|dieci|tien|dez)\b{_NOT_AFTER}",
-    re.IGNORECASE,
-)
-_RANGE = re.compile(
-    rf"{_NOT_BEFORE}\b(?:between\s+)?{_NUM}\s*(?:-|–|to|or|and|/)\s*"
-    rf"(?P<m>{numbers.DIGITS}|{numbers.ENGLISH_WORDS})\b{_NOT_AFTER}",
-    re.IGNORECASE,
-)
-_CUE = re.compile(
-    r"(?:\b(?:i'?d|i\s+would|i)\s+(?:say|give\s+it|call\s+it|rate\s+it|put\s+it\s+at)"
-    r"|\b(?:call\s+it|give\s+it|gave\s+it|rate\s+it|rated\s+it|maybe|perhaps|probably|about"
-    r"|around|roughly|like|solid|score\s+of|rating\s+of|it\s+was|it'?s|that'?s|went|felt\s+like"
-    r"|overall)|\brating|\bscore|\bnote|\bnota|\bbewertung|\bcijfer|\bvoto)"
-    r"\s*(?:is\s+|was\s+|[:=-]\s*)?(?:a\s+|an\s+|at\s+)?"
-)
-_AFTER_CUE = re.compile(rf"{_CUE.pattern}{_NOT_BEFORE}\b{_NUM_EN}\b{_NOT_AFTER}", re.IGNORECASE)
-_ARTICLE = re.compile(rf"\b(?:a|an)\s+{_NUM_EN}\b{_NOT_AFTER}", re.IGNORECASE)
-_ANY = re.compile(rf"{_NOT_BEFORE}\b{_NUM}\b{_NOT_AFTER}", re.IGNORECASE)
-_NUM_SAFE = rf"(?P<n>{numbers.DIGITS}|{numbers.SAFE_WORDS})"
-_BARE = re.compile(rf"^\s*(?:(?:a|an|about|maybe)\s+)?{_NUM_SAFE}\s*(?:/\s*10)?[.!]?\s*$", re.I)
-
-
-def rating_in(text: str, *, strict: bool) -> int | None:
-    """`strict` for prose: only a number the context marks as a rating."""
-    text = text[:5_000]
-    short = len(text.split()) <= 8  # "4-5 I think": in a short reply a range is the rating
-    patterns = (
-        [_OUT_OF_TEN, _RANGE, _AFTER_CUE, _ARTICLE] if strict else [_OUT_OF_TEN, _RANGE, _ANY]
-    )
-    for pattern in patterns:
-        for match in pattern.finditer(text):
-            if pattern is _RANGE and strict and not _range_cued(text, match) and not short:
-                continue
-            found = _lower(match)
-            if found is not None:
-                return found
-    if not strict:
-        return None
-    return _bare_rating_lines(text) or _only_number(text)
-
-
-_ALONE = re.compile(
-    rf"{_NOT_BEFORE}\b{_NUM_SAFE}(?:\s*[-–]\s*(?P<m>{numbers.DIGITS}))?(?=\s*(?:[.,;!)]|$))"
-)
-
-
-def _only_number(text: str) -> int | None:
-    """A short reply with one number standing alone ("Yes, 7", "partly - 5", "4-5 I think"
-    has a range): the rating. A number followed by a word ("with 3 friends") is a count."""
-    if len(text.split()) > 8:
-        return None
-    found = list(_ALONE.finditer(text.strip()))
-    return _lower(found[0]) if len(found) == 1 else None
-
-
-def _lower(match: re.Match[str]) -> int | None:
-    first = numbers.to_rating(numbers.value(match.group("n")))
-    if "m" in match.groupdict() and match.group("m") is not None:
-        second = numbers.to_rating(numbers.value(match.group("m")))
-        if first is None or second is None or second < first or second - first > 2:
-            return None
-    return first
-
-
-def _range_cued(text: str, match: re.Match[str]) -> bool:
-    if match.group(0).lower().startswith("between"):
-        return True
-    before = text[max(0, match.start() - 30) : match.start()]
-    return bool(re.search(_CUE.pattern + r"\s*$", before, re.IGNORECASE))
-
-
-def _bare_rating(line: str) -> int | None:
-    match = _BARE.match(line) if len(line) <= 40 else None
-    return numbers.to_rating(numbers.value(match.group("n"))) if match else None
-
-
-def _bare_rating_lines(text: str) -> int | None:
-    """A line that is only a number ("7", "7/10", "eight") is a rating."""
-    for line in text.split("\n"):
-        found = _bare_rating(line)
-        if found is not None:
-            return found
-    return None
-
-
 # --- noticed / next time ----------------------------------------------------------------------
 
 _NOTICE = re.compile(
@@ -351,8 +250,8 @@ _NOTICE = re.compile(
     re.IGNORECASE,
 )
 _NEXT = re.compile(
-    r"\b(?:next\s+time|next\s+week|in\s+(?:the\s+)?future|i'?ll|i\s+will|i\s+might|i\s+may"
-    r"|i\s+could|i'?d\s+like\s+to|i\s+would\s+like\s+to|i\s+want\s+to\s+try|plan\s+to"
+    r"\b(?:next\s+time|next\s+week|in\s+(?:the\s+)?future|i['’]?ll|i\s+will|i\s+might|i\s+may"
+    r"|i\s+could|i['’]?d\s+like\s+to|i\s+would\s+like\s+to|i\s+want\s+to\s+try|plan\s+to"
     r"|going\s+to\s+try|try\s+to|instead|differently|nächstes\s+mal|beim\s+nächsten\s+mal"
     r"|la\s+prochaine\s+fois|la\s+próxima\s+vez|la\s+prossima\s+volta|volgende\s+keer"
     r"|(?:da|na)\s+próxima\s+vez)\b",

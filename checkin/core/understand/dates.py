@@ -81,7 +81,28 @@ def until(phrase: str, reference: date | None) -> date | None:
         found = _duration(rest, reference)
         if found:
             return found
-    return _absolute(rest, reference) or _relative(rest, reference)
+    after = re.match(r"after\s+(?:the\s+)?", rest)
+    if after:  # "until after 3 January": the day after
+        found = _named(rest[after.end() :], reference)
+        return found + timedelta(days=1) if found else None
+    return _named(rest, reference)
+
+
+def _named(text: str, reference: date | None) -> date | None:
+    return _month_end(text, reference) or _absolute(text, reference) or _relative(text, reference)
+
+
+def _month_end(text: str, reference: date | None) -> date | None:
+    """ "the end of January" is its last day; "the end of the month" this month's."""
+    match = re.match(rf"(?:the\s+)?end\s+of\s+(?:the\s+month|({_MONTH}))\b", text)
+    if not match or reference is None:
+        return None
+    month = MONTHS[match[1]] if match[1] else reference.month
+    first = _next_date(month, 1, None, reference) if match[1] else reference.replace(day=1)
+    if first is None:
+        return None
+    following = first.replace(day=28) + timedelta(days=4)
+    return following - timedelta(days=following.day)
 
 
 def _duration(text: str, reference: date | None) -> date | None:
@@ -110,8 +131,9 @@ def _absolute(text: str, reference: date | None) -> date | None:
     if match:
         return _next_date(MONTHS[match[1]], int(match[2]), match[3], reference)
     match = _MONTH_ONLY.search(text)
-    if match:
-        return _next_date(MONTHS[match[1]], 1, match[2], reference)
+    if match:  # "January" is its first day, "mid-January" its 15th
+        day = 15 if re.search(r"\bmid(?:dle\s+of)?[-\s]*$", text[: match.start()]) else 1
+        return _next_date(MONTHS[match[1]], day, match[2], reference)
     return None
 
 
@@ -126,8 +148,10 @@ def _relative(text: str, reference: date | None) -> date | None:
         return reference + timedelta(days=7 - reference.weekday())
     if re.match(r"next\s+month|nächsten\s+monat|le\s+mois\s+prochain|el\s+próximo\s+mes", text):
         return _make(reference.year + reference.month // 12, reference.month % 12 + 1, 1)
-    if re.match(r"(?:after\s+)?(?:the\s+)?new\s+year|neujahr|nouvel\s+an|año\s+nuevo", text):
+    if re.match(r"(?:the\s+)?new\s+year|neujahr|nouvel\s+an|año\s+nuevo", text):
         return date(reference.year + 1, 1, 1)
+    if re.match(r"(?:christmas|xmas|weihnachten|noël|navidad|kerst|natale|natal)\b", text):
+        return _next_date(12, 25, None, reference)
     return _weekday(text, reference) or _day_only(text, reference)
 
 

@@ -66,6 +66,8 @@ class _Renderer(HTMLParser):
         if tag in _VOID:
             self._void(tag)
             return
+        if tag in ("td", "th") and self.buf:
+            self.buf.append(" ")  # table cells side by side, not glued together
         effect = self._effect(tag, attrs)
         self.stack.append((tag, effect))
         self._enter(tag, effect)

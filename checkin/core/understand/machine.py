@@ -9,7 +9,9 @@ Bounces: `multipart/report; report-type=delivery-status`, `X-Failed-Recipients`,
 mailer-daemon/postmaster sender whose subject or text reads like a failure notice. The failed
 recipients come from the delivery-status fields (Final-Recipient, Original-Recipient); a 5.x.x
 status (or a failed action without status) is permanent, 4.x.x transient. The Message-ID of
-the original comes from the attached message/rfc822 or text/rfc822-headers part.
+the original comes from the attached message/rfc822 or text/rfc822-headers part, else from
+the notice's own In-Reply-To / References. Of several failed recipients, only the permanent
+ones are named when there are any: a full mailbox next to a deleted one stays transient.
 """
 
 from __future__ import annotations
@@ -40,8 +42,7 @@ _AUTO_SUBJECT = re.compile(
     r"respuesta|resposta|svar|vastaus)"
     r"|(?:réponse|reponse|respuesta|resposta|risposta|antwort|svar)\s+autom[aá]ti\w*"
     r"|automatisch\w*\s+antwo\w*|automatische\s+antwort|autosvar|autoreply|auto\s*generated"
-    r"|out\s+of\s+(?:the\s+)?office|ooo\b|abwesenheit\w*|absence|absent|abwesend|fuori\s+sede"
-    r"|afwezig\w*|ausente|ausência|ausencia|frånvaro|fravær|poza\s+biurem|vacation|urlaub"
+    r"|out\s+of\s+(?:the\s+)?office|abwesenheitsnotiz|fuori\s+sede|afwezigheidsmelding"
     r"|odpowiedź\s+automatyczna|автоответ|автоматический\s+ответ|自动回复|自動回覆|自動応答"
     r")\b",
     re.IGNORECASE,
@@ -60,6 +61,7 @@ _FIELD = re.compile(
     r"^(final-recipient|original-recipient|status|action)\s*:\s*(.+)$",
     re.IGNORECASE | re.MULTILINE,
 )
+_ADDRESS = re.compile(r"[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+")
 _HEADER_MSGID = re.compile(r"^message-id:\s*(<[^<>\s]{1,500}>)", re.IGNORECASE | re.MULTILINE)
 
 
@@ -106,12 +108,22 @@ def _is_bounce(parsed: mime.Parsed) -> bool:
 
 
 def _bounce(parsed: mime.Parsed) -> Verdict:
-    status_text = _delivery_status(parsed.message)
-    fields = _fields(status_text)
-    recipients = _failed_recipients(parsed, fields)
-    permanent = _permanent(fields, status_text or parsed.text)
-    original = _original_message_id(parsed.message, parsed.text)
-    return Verdict("bounce", recipients, permanent, original)
+    failures = _failures(_delivery_status(parsed.message))
+    permanent = tuple(address for address, hard in failures if hard)
+    original = _original_message_id(parsed.message, parsed.text) or _threaded(parsed.headers)
+    if permanent:  # of several recipients, only the ones that will never work
+        return Verdict("bounce", permanent, True, original)
+    if failures:
+        return Verdict("bounce", tuple(a for a, _ in failures), False, original)
+    found = mime.addresses(parsed.all_headers.get("x-failed-recipients", ()))
+    found = found or _addresses_in_notice(parsed)
+    return Verdict("bounce", found, _permanent_in_text(parsed.text), original)
+
+
+def _threaded(h: dict[str, str]) -> str | None:
+    """Some servers thread the notice to the mail that failed instead of attaching it."""
+    ids = mime.message_ids(h.get("in-reply-to")) or mime.message_ids(h.get("references"))
+    return ids[-1] if ids else None
 
 
 def _parts(msg: Message | None) -> list[Message]:
@@ -128,10 +140,9 @@ def _delivery_status(msg: Message | None) -> str:
     chunks: list[str] = []
     for part in _parts(msg):
         ctype = part.get_content_type().lower()
-        if ctype not in ("message/delivery-status", "message/global-delivery-status"):
-            continue
-        chunks.append(_part_text(part))
-    return "\n".join(chunks)
+        if ctype in ("message/delivery-status", "message/global-delivery-status"):
+            chunks.append(_part_text(part))
+    return "\n\n".join(chunks)
 
 
 def _part_text(part: Message) -> str:
@@ -143,41 +154,35 @@ def _part_text(part: Message) -> str:
     return mime.body_text(part, [])
 
 
-def _fields(status_text: str) -> list[tuple[str, str]]:
-    return [(m.group(1).lower(), m.group(2).strip()) for m in _FIELD.finditer(status_text)]
+def _failures(status_text: str) -> list[tuple[str, bool]]:
+    """(address, permanent) for each recipient block that did not end in delivery."""
+    failures: list[tuple[str, bool]] = []
+    for block in re.split(r"\n\s*\n", status_text)[:100]:
+        fields: dict[str, str] = {}
+        for match in _FIELD.finditer(block):
+            fields.setdefault(match.group(1).lower(), match.group(2).strip())
+        recipient = fields.get("final-recipient") or fields.get("original-recipient")
+        address = mime.addresses((recipient.split(";", 1)[-1],)) if recipient else ()
+        action = fields.get("action", "").lower()
+        if not address or action in ("delivered", "relayed", "expanded"):
+            continue
+        status = _STATUS.search(fields.get("status", ""))
+        hard = status.group(1) == "5" if status else action == "failed"
+        failures.append((address[0], hard))
+    return failures
 
 
-def _failed_recipients(parsed: mime.Parsed, fields: list[tuple[str, str]]) -> tuple[str, ...]:
-    values = [v.split(";", 1)[-1] for k, v in fields if k == "final-recipient"]
-    if not values:
-        values = [v.split(";", 1)[-1] for k, v in fields if k == "original-recipient"]
-    values += list(parsed.all_headers.get("x-failed-recipients", ()))
-    found = mime.addresses(tuple(values))
-    return found or _addresses_in_notice(parsed.text)
+def _addresses_in_notice(parsed: mime.Parsed) -> tuple[str, ...]:
+    """Last resort for bounces without a status part: addresses in the notice's first lines,
+    other than the daemon's and ours (the bounce's own recipients)."""
+    ours = set(mime.recipients(parsed.all_headers))
+    found = mime.addresses(tuple(_ADDRESS.findall(parsed.text[:3000])))
+    return tuple(a for a in found if a not in ours and not _DAEMON.match(a))[:5]
 
 
-def _addresses_in_notice(text: str) -> tuple[str, ...]:
-    """Last resort for bounces without a status part: addresses in the first lines of text."""
-    head = text[:3000]
-    found = mime.addresses(tuple(re.findall(r"[\w.+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63})+", head)))
-    return tuple(a for a in found if not _DAEMON.match(a))[:5]
-
-
-def _permanent(fields: list[tuple[str, str]], text: str) -> bool:
-    statuses = [v for k, v in fields if k == "status"]
-    classes = {m.group(1) for v in statuses for m in [_STATUS.search(v)] if m}
-    if "5" in classes:
-        return True
-    if classes:
-        return False
-    actions = {v.lower() for k, v in fields if k == "action"}
-    if "failed" in actions:
-        return True
-    if actions:
-        return False
-    return bool(_STATUS.search(text) and "5" in {m.group(1) for m in _STATUS.finditer(text)}) or (
-        bool(_SMTP_PERMANENT.search(text))
-    )
+def _permanent_in_text(text: str) -> bool:
+    statuses = {m.group(1) for m in _STATUS.finditer(text[:20_000])}
+    return "5" in statuses or bool(_SMTP_PERMANENT.search(text[:20_000]))
 
 
 def _original_message_id(msg: Message | None, text: str) -> str | None:

@@ -23,19 +23,9 @@ MAX_RAW = 25_000_000  # bytes parsed at all; photos of a journal page fit, a flo
 MAX_TEXT = 200_000  # characters of body text kept and processed
 
 # Headers a mail must show before we call it one (a file of random bytes shows none).
-_MAIL_HEADERS = (
-    "from",
-    "to",
-    "subject",
-    "date",
-    "message-id",
-    "received",
-    "mime-version",
-    "content-type",
-    "return-path",
-    "delivered-to",
-    "in-reply-to",
-    "references",
+_MAIL_HEADERS = frozenset(
+    {"from", "to", "subject", "date", "message-id", "received", "mime-version", "content-type"}
+    | {"return-path", "delivered-to", "in-reply-to", "references"}
 )
 _ADDRESS_HEADERS = ("to", "cc", "delivered-to", "x-original-to", "x-gm-original-to")
 _MSGID = re.compile(r"<[^<>\s]{1,500}>")
@@ -246,8 +236,7 @@ def body_text(part: Message, problems: list[str]) -> str:
     except Exception:
         data = None
     if not isinstance(data, bytes):
-        payload = part.get_payload()
-        data = payload.encode("utf-8", "surrogateescape") if isinstance(payload, str) else b""
+        data = _raw_payload(part)
     try:
         declared = part.get_content_charset()
     except Exception:
@@ -260,6 +249,14 @@ def body_text(part: Message, problems: list[str]) -> str:
     return text
 
 
+def _raw_payload(part: Message) -> bytes:
+    try:
+        payload = part.get_payload()
+        return payload.encode("utf-8", "surrogateescape") if isinstance(payload, str) else b""
+    except Exception:
+        return b""
+
+
 def decode_bytes(data: bytes, declared: str | None) -> tuple[str, str | None]:
     """Declared charset, then UTF-8, then cp1252, then latin-1 (which always succeeds).
 
@@ -267,6 +264,7 @@ def decode_bytes(data: bytes, declared: str | None) -> tuple[str, str | None]:
     latin-1 or Big5 but is really UTF-8 is common, the reverse almost never decodes cleanly.
     """
     codec = _codec(declared) if declared else None
+    declared = declared[:40] if declared else declared
     problem = f"charset unknown: {declared}" if declared and not codec else None
     utf8 = _try(data, "utf-8")
     if codec and not codec.startswith("utf-") and not data.isascii() and utf8 is not None:

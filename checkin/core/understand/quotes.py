@@ -26,7 +26,7 @@ _LEAD = re.compile(
 _WROTE = (
     r"(?:wrote|writes|schrieb|a\s+[ée]crit|escribi[óo]|escreveu|ha\s+scritto|scrisse|schreef"
     r"|geschreven|skrev|pisze|napisa[łl]a?|napsal|kirjoitti|написала?|написав|пише|писал|έγραψε"
-    r"|yazd[ıi]|írta|a\s+scris|je\s+napisao|rašė|rakstīja|kirjutas|写道|寫道|작성)"
+    r"|yazd[ıi]|írta|a\s+scris|je\s+napisao|rašė|rakstīja|kirjutas|写道|寫道|작성|כתב|كتب)"
 )
 _WROTE_END = re.compile(
     rf"(?:^|[\s\"'>)])(?P<who>\S*)\s*{_WROTE}(?:\s*\(a\))?"
@@ -68,9 +68,9 @@ _RULE = re.compile(r"^\s*(?:[-_=*~+#.]\s*){3,}$|^\s*ᐧ\s*$")
 _LABELS = {
     "from": r"from|von|de|da|van|från|fra|od|lähettäjä|от|feladó|kimden|από|发件人|寄件者"
     r"|差出人|보낸\s*사람|afzender|remitente|expéditeur|mittente|odesílatel",
-    "sent": r"sent|date|gesendet|datum|envoyé|envoyé\s+le|enviado|inviato|data|verzonden|skickat"
-    r"|sendt|wysłano|lähetetty|отправлено|дата|elküldve|gönderildi|tarih|στάλθηκε|发送时间"
-    r"|日期|送信日時|보낸\s*날짜|fecha|odesláno|verstuurd",
+    "sent": r"sent|date|gesendet|datum|envoyé|envoyé\s+le|enviado|enviado\s+el|enviada\s+em"
+    r"|inviato|data|verzonden|skickat|sendt|wysłano|lähetetty|отправлено|дата|elküldve"
+    r"|gönderildi|tarih|στάλθηκε|发送时间|日期|送信日時|보낸\s*날짜|fecha|odesláno|verstuurd",
     "to": r"to|an|à|a|para|aan|till|til|do|vastaanottaja|кому|címzett|kime|προς|收件人|宛先"
     r"|받는\s*사람|destinatario|destinataire|komu",
     "cc": r"cc|kopie|copie|copia|kopia|kopio|копия|másolat|bilgi|κοιν|抄送|副本",
@@ -188,6 +188,18 @@ def is_header(text: str) -> bool:
     if not (_EMAIL.search(text) or _YEAR.search(text)):
         return False
     return bool(match.group("colon")) or not match.group("tail")
+
+
+def soft_header(line: str) -> bool:
+    """A weaker attribution, trusted only right above a `>` quote: "Robin wrote:", or any
+    line naming an address and ending in a colon (languages we have no word for)."""
+    text = line.strip()
+    if not text or len(text) > 300 or not text.endswith((":", "：")) or is_quote(line):
+        return False
+    match = _WROTE_END.search(text)
+    if match and match.group("who").lower() not in _FIRST_PERSON and len(text.split()) <= 12:
+        return True
+    return bool(_EMAIL.search(text)) and any(ch.isdigit() for ch in text)
 
 
 # --- forwarded / Outlook header blocks --------------------------------------------------------

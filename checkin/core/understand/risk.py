@@ -25,7 +25,7 @@ MAX_TEXT = 100_000
 
 _PATTERNS = (
     # suicide, wanting to die, not wanting to be here
-    r"\bsuicid\w*|\bkill(?:ing|ed)?\s+my\s*self|\bend(?:ing)?\s+(?:it\s+all|my\s+life|things"
+    r"\bsuic[ií]d\w*|\bkms\b|\bunalive\w*|\bkill(?:ing|ed)?\s+my\s*self|\bend(?:ing)?\s+(?:it\s+all|my\s+life|things"
     r"|it\s+now|my\s+own\s+life|everything)|\btake\s+my\s+(?:own\s+)?life|\bwant(?:ed)?\s+to\s+die"
     r"|\bwish(?:ed)?\s+(?:i\s+(?:was|were)\s+dead|i\s+(?:had\s+)?(?:never\s+)?(?:been\s+born|woke\s+up))"
     r"|\bbetter\s+off\s+(?:dead|without\s+me)|\bno\s+(?:reason|point)\s+(?:to|in)\s+(?:live|living"
@@ -33,10 +33,23 @@ _PATTERNS = (
     r"|exist|wake\s+up|go\s+on)|\bnot\s+worth\s+living|\bnot\s+want(?:ing)?\s+to\s+(?:live|be\s+here)"
     r"|\bcan'?t\s+(?:go\s+on|do\s+this\s+any\s*more|take\s+(?:it|this)\s+any\s*more|take\s+any\s*more"
     r"|cope\s+any\s*more|keep\s+(?:going|my\s*self\s+safe))|\bcannot\s+go\s+on|\bgive\s+up\s+on\s+life"
-    r"|\bdisappear\s+for\s+good|\bgoodbye\s+forever|\bnot\s+(?:be|being)\s+around\s+any\s*more",
+    r"|\bdisappear\s+for\s+good|\bgoodbye\s+forever|\bnot\s+(?:going\s+to\s+be|be|being)\s+around"
+    r"\s+(?:much\s+)?(?:longer|any\s*more)|\bwish\s+i\s+(?:wasn'?t|weren'?t|was\s+not|were\s+not)"
+    r"\s+(?:here|alive|around)|\bwish\s+i\s+(?:was|were|could\s+be)\s+gone"
+    r"|\b(?:don'?t|do\s+not|can'?t|cannot)\s+see\s+(?:the|any)\s+point\s+(?:any\s*more|in\s+(?:living"
+    r"|anything|going\s+on|life)|of\s+(?:living|life))|\bwant(?:ed)?\s+to\s+(?:disappear|vanish"
+    r"|end\s+it)\b|\b(?:isn'?t|is\s+not|not)\s+worth\s+(?:living|it\s+any\s*more)"
+    r"|\bwant(?:ed)?\s+(?:it\s+all|everything)\s+to\s+(?:stop|end)|\b(?:and|to)\s+never\s+wake\s+up|\bnever\s+wake\s+up\s+again"
+    r"|\b(?:i'?m|i\s+am|feel\s+like|i\s+feel\s+like)\s+(?:a|such\s+a|just\s+a)\s+burden"
+    r"|\bbetter\s+off\s+if\s+i\s+(?:was|were|wasn'?t|weren'?t)\s+(?:gone|dead|here|around)"
+    r"|\b(?:think|thinking|thought)\s+(?:a\s+lot\s+)?about\s+(?:dying|death|killing\s+my\s*self"
+    r"|ending\s+(?:it|my\s+life))",
     # self-harm and overdose
     r"\bself[-\s]?harm\w*|\b(?:hurt|harm|cut|burn|injur)(?:ing|ed|t|e)?\s+my\s*self\b|\bcutting\s+again"
-    r"|\bstarted\s+cutting|\boverdos\w*|\b(?:took|take|taking|swallowed)\s+(?:all\s+(?:of\s+)?(?:my|the)"
+    r"|\b(?:started|been|keep|kept)\s+cutting\b|\b(?:scratch|hit|punch|bit|bite|starv|burn)"
+    r"(?:ing|ed|e)?\s+my\s*self|\b(?:saving|saved|hoarding|collecting|stockpiling)\s+(?:up\s+)?"
+    r"(?:my\s+)?(?:pills|tablets|meds|medication)|\b(?:bought|got)\s+(?:a\s+)?(?:rope|noose|gun\b(?!\s+dog))"
+    r"|\boverdos\w*|\b(?:took|take|taking|swallowed)\s+(?:all\s+(?:of\s+)?(?:my|the)"
     r"|too\s+many|a\s+lot\s+of|loads\s+of|a\s+bunch\s+of)\s+(?:\w+\s+)?(?:pills|tablets|meds"
     r"|medication|painkillers|sleeping\s+pills)|\bstockpil\w*|\bhang\s+my\s*self|\bnoose\b"
     r"|\bjump\s+(?:off|in\s+front\s+of)|\bstep\s+in\s+front\s+of|\brazor\s+blades?"
@@ -48,12 +61,13 @@ _PATTERNS = (
     r"|strangled|raped|threatened|threatens|kicked|punched|slapped|pushed)\s+me|\babus(?:e|ed|ing|ive)"
     r"|\braped?\b|\bsexual(?:ly)?\s+assault\w*|\bdomestic\s+violence|\bafraid\s+(?:to\s+go\s+home"
     r"|of\s+(?:him|her|them)|for\s+my\s+life)|\bscared\s+(?:he|she|they)(?:'?ll|\s+will)\s+(?:hurt|kill)"
-    r"|\bthreatened\s+to\s+kill|\bnot\s+safe\s+at\s+home|\bfeel\s+unsafe",
+    r"|\bthreatened\s+to\s+kill|\bnot\s+safe\s+at\s+home|\bfeel\s+unsafe"
+    r"|\b(?:touched|groped|molested)\s+me\b|\bmolest\w*",
     # harming others
     r"\b(?:want|going|gonna|could|might)\s+(?:to\s+)?(?:kill|hurt|harm|stab|shoot|attack)\s+(?:him|her"
     r"|them|someone|somebody|people|my\s+\w+)|\bhomicid\w*",
     # German
-    r"\bselbstmord|\bsuizid|\bumbringen|\bmich\s+(?:umbringen|töten|ritzen|verletzen)|\britze\s+mich"
+    r"\bselbstmord|\bsuizid|\bumbringen|\bbringe?\s+mich\s+um\b|\bmich\s+(?:umbringen|töten|ritzen|verletzen)|\britze\s+mich"
     r"|\bnicht\s+mehr\s+leben|\bwill\s+sterben|\bmöchte\s+sterben|\bmir\s+(?:was|etwas)\s+antun"
     r"|\bselbstverletz\w*|\büberdosis|\bkann\s+nicht\s+mehr|\bschlägt\s+mich|\bmissbrauch\w*",
     # French

@@ -26,6 +26,9 @@ FIXED = (
     "Last time you thought you might:",
 )
 
+# Our last line: what follows it in a quote without `>` is the client's (a bottom-post).
+CLOSING = "This mailbox is not watched around the clock."
+
 # Where our question block ends: text between the questions and this is the client's.
 QUESTIONS_END = ("Any answer helps, including", "To take a break from these emails")
 
@@ -62,6 +65,12 @@ def is_fixed(line: str) -> bool:
         return False
     s = _squash(line.lstrip("> "))
     return any(s.startswith(f.lower()) for f in FIXED)
+
+
+def is_closing(line: str) -> bool:
+    if len(line) > MAX_LINE:
+        return False
+    return _squash(line.lstrip("> ")).startswith(CLOSING.lower())
 
 
 def ends_questions(line: str) -> bool:

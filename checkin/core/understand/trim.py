@@ -26,10 +26,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from checkin.core.understand import quotes, template
+from checkin.core.understand import quotes, signature, template
 
 MAX_LINES = 5_000
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200e\u200f\u2060\ufeff\u1427\u00ad"), None)
+# Zero-width and direction marks (Hebrew and Arabic attributions are full of them), the
+# soft hyphen, and Mixmax's tracking glyph.
+_INVISIBLE = dict.fromkeys(
+    map(
+        ord,
+        "\u200b\u200e\u200f\u2060\ufeff\u1427\u00ad\u202a\u202b\u202c\u202d\u202e"
+        "\u2066\u2067\u2068\u2069",
+    ),
+    None,
+)
 _GREETING = re.compile(r"^\s*(?:hi|hello|hey|dear|hallo|bonjour|hola|ciao|olá|hej)\b.{0,40}$", re.I)
 
 
@@ -45,6 +54,7 @@ class Trimmed:
     segments: tuple[Segment, ...]  # the same words in blocks, question text removed
     client_part: str  # everything unquoted above the quoted history, signatures included
     elided: str  # what was set aside
+    unsure: bool = False  # history was cut off that is not our check-in: words may hide there
 
 
 def trim(text: str) -> Trimmed:
@@ -54,13 +64,15 @@ def trim(text: str) -> Trimmed:
     cut = _apply_markers(lines, quoted, keep)
     client_part = "\n".join(line for i, line in enumerate(lines[:cut]) if keep[i])
     _drop_ours(lines, keep, cut)
-    _drop_signatures(lines, keep, cut)
+    signature.drop(lines, keep, cut)
     blocks = _blocks(lines, keep, quoted, cut) + _rescue(lines, cut)
     written = [i for i in range(cut) if lines[i].strip()]
     if not blocks and written and all(quoted[i] for i in written):
         blocks = _only_quotes(lines[:cut])
     elided = "\n".join(line for i, line in enumerate(lines) if i >= cut or not keep[i])
-    return Trimmed(_render(blocks), _segments(blocks), client_part.strip("\n"), elided)
+    unsure = cut < len(lines) and not any(_ours(x.lstrip("> ")) for x in lines[cut : cut + 400])
+    text = _render(blocks)
+    return Trimmed(text, _segments(blocks), client_part.strip("\n"), elided, unsure)
 
 
 def prepare(text: str) -> list[str]:
@@ -119,7 +131,14 @@ def _marker_at(
             return _Marker(i, block_end, "block")
     if i in headers and not quoted[i]:
         return _Marker(i, headers[i], "header")
+    if not quoted[i] and quotes.soft_header(line) and _next_is_quote(lines, i):
+        return _Marker(i, i, "header")
     return None
+
+
+def _next_is_quote(lines: list[str], i: int) -> bool:
+    nxt = next((j for j in range(i + 1, min(len(lines), i + 4)) if lines[j].strip()), None)
+    return nxt is not None and quotes.is_plain_quote(lines[nxt])
 
 
 def _apply_markers(lines: list[str], quoted: list[bool], keep: list[bool]) -> int:
@@ -194,7 +213,7 @@ def _rescue_state(state: str, line: str) -> str:
         return "questions"
     if state == "questions" and template.ends_questions(line):
         return "closing"
-    if state in ("closing", "questions") and "not watched around the clock" in line.lower():
+    if state in ("closing", "questions") and template.is_closing(line):
         return "after"
     if state == "after" and (quotes.is_separator(line) or quotes.label_of(line) == "from"):
         return "done"
@@ -203,113 +222,6 @@ def _rescue_state(state: str, line: str) -> str:
 
 def _rescuable(line: str) -> bool:
     return bool(line.strip()) and not quotes.is_quote(line) and not template.is_fixed(line)
-
-
-# --- signatures -------------------------------------------------------------------------------
-
-_SIG_DASHES = re.compile(r"^\s*--\s*$")
-_UNDERSCORES = re.compile(r"^\s*_{5,}\s*$")
-_URL = re.compile(r"<?https?://\S+>?|\[([^\]]{0,80})\]\([^)]{0,300}\)")
-_FOOTER_LEAD = re.compile(
-    r"^(?:sent\s+(?:from|via|with|using|by|on)|from\s+my|get\s+(?:outlook|the\b)"
-    r"|envoy[ée]\s+(?:de|depuis|avec|à\s+partir)|enviado\s+(?:desde|do|de|con|com)"
-    r"|inviato\s+(?:da|con|dal)|(?:verzonden|verstuurd)\s+(?:met|vanaf|van|via)"
-    r"|von\s+meinem|gesendet\s+(?:von|mit|vom)|(?:skickat|sendt)\s+(?:från|fra|med)"
-    r"|wysłane\s+(?:z|przez|ze)|odesláno\s+z|lähetetty|отправлено\s+(?:с|из)"
-    r"|diese\s+nachricht\s+wurde|this\s+(?:message|e-?mail)\s+was\s+sent\s+from)\b",
-    re.IGNORECASE,
-)
-_DEVICE = re.compile(
-    r"iphone|ipad|ipod|android|blackberry|galaxy|samsung|mobile|mobil|handy|cell|phone"
-    r"|telefon|téléphone|teléfono|telefoon|móvil|movil|celular|portable|tablet|device|gerät"
-    r"|appareil|dispositivo|apparaat|huawei|xiaomi|pixel|nokia|htc|alcatel|motorola|oneplus"
-    r"|outlook|mail|airmail|yahoo|aol|proton|spark|sparrow|newton|windows|\bpc\b|\bmac\b"
-    r"|ti-85|watch|surface|fastmail|thunderbird|k-9|blue\s*mail|\bios\b",
-    re.IGNORECASE,
-)
-_CJK_FOOTER = re.compile(r"(?:iphone|ipad|android|手机|手機).{0,6}(?:傳送|发送|送信|發送)", re.I)
-_CONTACT = re.compile(r"https?://|www\.|@[\w-]+\.|\+?\d[\d ()./-]{6,}\d")
-_WORD = re.compile(r"\w+")
-
-
-def is_footer(line: str) -> bool:
-    """A mail program's line: "Sent from my iPhone", but not "Sent from my desk, as it happens"."""
-    if len(line) > 400:
-        return False
-    text = _URL.sub(lambda m: m.group(1) or " ", line).strip(" \t()<>*_[]")
-    if not text or len(text) > 160 or len(_WORD.findall(text)) > 14:
-        return False
-    if _CJK_FOOTER.search(text):
-        return True
-    if not _FOOTER_LEAD.match(text):
-        return False
-    lead = _FOOTER_LEAD.match(text)
-    rest = text[lead.end() :]
-    after = re.split(r"[,;!]|\.\s|\.$", rest, maxsplit=1)[0].split()
-    if _DEVICE.search(" ".join(after[:4])):
-        return True
-    # "Sent from my iMachine": a device we do not know, but nothing follows it.
-    return len(rest.split()) <= 3 and not re.search(r"[,;:!?]", rest)
-
-
-def _signature_like(line: str) -> bool:
-    """What may follow a footer: a name, contact details, more footers, rules."""
-    stripped = line.strip()
-    if len(stripped) > 200:
-        return False
-    if not stripped or is_footer(stripped) or quotes.is_rule(stripped):
-        return True
-    if _CONTACT.search(stripped):
-        return True
-    words = stripped.split()
-    return len(words) <= 4 and not any(ch.isdigit() for ch in stripped) and stripped[-1] != "?"
-
-
-def _drop_signatures(lines: list[str], keep: list[bool], cut: int) -> None:
-    for block in _kept_runs(lines, keep, cut):
-        _drop_block_signature(lines, keep, block)
-
-
-def _kept_runs(lines: list[str], keep: list[bool], cut: int) -> list[list[int]]:
-    """Indexes of kept lines, split where dropped (quoted) lines interrupt them."""
-    runs: list[list[int]] = [[]]
-    for i in range(cut):
-        if keep[i]:
-            runs[-1].append(i)
-        elif lines[i].strip() and runs[-1]:
-            runs.append([])
-    return [r for r in runs if r]
-
-
-def _drop_block_signature(lines: list[str], keep: list[bool], run: list[int]) -> None:
-    texts = [lines[i] for i in run]
-    start = _signature_start(texts)
-    for k, i in enumerate(run):
-        if (start is not None and k >= start) or is_footer(lines[i]):
-            keep[i] = False
-
-
-def _signature_start(texts: list[str]) -> int | None:
-    after, tail_like = _tail_counts(texts)
-    for k, line in enumerate(texts):
-        if _SIG_DASHES.match(line) and after[k] <= 12:
-            return k
-        if _UNDERSCORES.match(line) and after[k] <= 6 and tail_like[k]:
-            return k
-        if tail_like[k] and is_footer(line):
-            return k
-    return None
-
-
-def _tail_counts(texts: list[str]) -> tuple[list[int], list[bool]]:
-    """For each line: how many non-blank lines follow, and whether all of them look like a
-    signature (computed from the end, so long mails stay linear)."""
-    after, tail_like = [0] * len(texts), [True] * len(texts)
-    for k in range(len(texts) - 2, -1, -1):
-        nxt = texts[k + 1]
-        after[k] = after[k + 1] + (1 if nxt.strip() else 0)
-        tail_like[k] = tail_like[k + 1] and _signature_like(nxt)
-    return after, tail_like
 
 
 # --- assembling the result --------------------------------------------------------------------
@@ -334,7 +246,18 @@ def _blocks(lines: list[str], keep: list[bool], quoted: list[bool], cut: int) ->
         elif lines[i].strip(" >\t"):
             current = None
             context = _question_of(lines, i, context, quoted[i])
+            typed = _typed_after_question(lines[i])
+            if typed:  # "> 2) How did it go, from 0 to 10? 7": typed inside the quote
+                blocks.append(_Block(context, [typed]))
     return [b for b in blocks if any(x.strip() for x in b.lines)]
+
+
+def _typed_after_question(line: str) -> str | None:
+    """Words after one of our questions on a once-quoted line (deeper quotes are history)."""
+    if not line.startswith(">") or line.startswith(">>") or line.startswith("> >"):
+        return None
+    asked = template.question(line)
+    return asked[1] if asked and asked[1] else None
 
 
 def _question_of(lines: list[str], i: int, previous: int | None, quoted: bool) -> int | None:
@@ -361,9 +284,16 @@ def _only_quotes(lines: list[str]) -> list[_Block]:
 
 def _ours_or_header(line: str) -> bool:
     bare = line.lstrip("> ")
+    return _ours(bare) or quotes.is_header(bare.strip())
+
+
+def _ours(line: str) -> bool:
     return bool(
-        template.question(bare) or template.is_opening(bare) or template.is_fixed(bare)
-    ) or quotes.is_header(bare.strip())
+        template.question(line)
+        or template.is_opening(line)
+        or template.is_fixed(line)
+        or template.is_closing(line)
+    )
 
 
 def _render(blocks: list[_Block]) -> str:
