@@ -13,8 +13,9 @@ from sqlalchemy import Engine
 
 from checkin import config, logs
 from checkin.clock import Clock, FixedClock, SystemClock
+from checkin.core.weekly import DigestWindow
 from checkin.errors import ConfigError
-from checkin.practice import Client, Practice
+from checkin.practice import Client, Practice, Therapist
 from checkin.store import clients
 from checkin.store.db import engine_for, upgrade
 
@@ -107,15 +108,18 @@ def run(ctx: Context) -> None:
 
 @main.command()
 @click.option("--once", is_flag=True, help="One pass over the mailbox, then exit.")
+@click.option("--at", "at", metavar="ISO-TIME", help="With --once: pretend the clock says this.")
 @pass_context
-def poll(ctx: Context, once: bool) -> None:
+def poll(ctx: Context, once: bool, at: str | None) -> None:
     """Fetch, store and understand replies: one pass, or keep watching (IDLE)."""
     from checkin.jobs.ingest import one_pass, watch_mailbox
     from checkin.jobs.send import worker_id
     from checkin.mail.imap import Mailbox
 
+    if at and not once:
+        raise click.BadParameter("--at only goes with --once")
     practice = _with_mailbox(ctx.practice(), ctx.path)
-    engine, clock = _database(practice), SystemClock()
+    engine, clock = _database(practice), _clock(at)
     if not once:
         stop = _stop_on_signals()
         watch_mailbox(lambda: practice, engine, clock, worker_id(), stop.is_set)
@@ -179,6 +183,60 @@ def forget(ctx: Context, client_id: str, yes: bool) -> None:
 
 
 @main.command()
+@click.option("--therapist", "therapist_id", required=True, metavar="ID")
+@click.option(
+    "--week", metavar="YYYY-Www", help="The digest due in this ISO week [default: the latest]."
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "html", "json"]),
+    default="text",
+    show_default=True,
+)
+@click.option("--send", is_flag=True, help="Send it (once: the same digest is never sent twice).")
+@click.option("--at", "at", metavar="ISO-TIME", help="Pretend the clock says this time.")
+@pass_context
+def digest(
+    ctx: Context, therapist_id: str, week: str | None, fmt: str, send: bool, at: str | None
+) -> None:
+    """Render a therapist's weekly digest on demand (to stdout), or send it."""
+    from checkin.jobs.digest import as_format, digest_for, enqueue_window
+    from checkin.jobs.send import send_pending, worker_id
+    from checkin.mail.compose import Templates
+
+    practice = ctx.practice()
+    therapist = practice.therapist(therapist_id)
+    if therapist is None:
+        known = ", ".join(t.id for t in practice.therapists)
+        raise click.BadParameter(f"no therapist {therapist_id!r} (known: {known})")
+    clock, engine = _clock(at), _database(practice)
+    window = _window(therapist, week, clock.now())
+    if not send:
+        click.echo(
+            as_format(Templates(practice.templates), digest_for(practice, engine, window), fmt)
+        )
+        return
+    created = enqueue_window(practice, engine, window, clock.now())
+    report = send_pending(practice, engine, clock, Templates(practice.templates), worker_id())
+    click.echo(
+        f"digest {window.week} for {therapist.id}: "
+        + ("sent." if created and report.sent else "already sent or queued; not sent again.")
+    )
+
+
+def _window(therapist: Therapist, week: str | None, now: datetime) -> DigestWindow:
+    from checkin.core import weekly
+
+    if week is None:
+        return weekly.latest_window(therapist, now)
+    try:
+        return weekly.window_for_week(therapist, week)
+    except ValueError:
+        raise click.BadParameter(f"{week!r} is not an ISO week such as 2026-W47") from None
+
+
+@main.command()
 @click.option("--at", "at", metavar="ISO-TIME", help="Pretend the clock says this time.")
 @pass_context
 def status(ctx: Context, at: str | None) -> None:
@@ -187,6 +245,24 @@ def status(ctx: Context, at: str | None) -> None:
 
     practice = ctx.practice()
     click.echo(report(practice, _database(practice), _clock(at).now()))
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per file, per line.")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+def explain(as_json: bool, files: tuple[str, ...]) -> None:
+    """Show how each raw message (.eml) is understood; touches no database and no config."""
+    from checkin.jobs.explain import explain_file
+
+    failed = False
+    for name in files:
+        try:
+            click.echo(explain_file(name, as_json))
+        except OSError as exc:
+            click.echo(f"{name}: cannot read: {exc.strerror or exc}", err=True)
+            failed = True
+    if failed:
+        sys.exit(1)
 
 
 @main.group()

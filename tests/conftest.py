@@ -178,7 +178,11 @@ def practice_dict(smtp: SmtpServer, database_url: str, **overrides: object) -> d
         },
         "database": database_url,
         "defaults": {"quiet_hours": {"start": "21:30", "end": "08:00"}, "nudge": {"after": "2d"}},
-        "therapists": [{"id": "robin", "name": "Robin", "email": "robin@practice.test"}],
+        # Digests are off here so that check-in tests count only check-ins; digest tests turn
+        # them on.
+        "therapists": [
+            {"id": "robin", "name": "Robin", "email": "robin@practice.test", "digest": False}
+        ],
         "clients": [
             {
                 "id": "alex",

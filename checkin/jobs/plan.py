@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import Engine
 
 from checkin.core import cadence
+from checkin.jobs.digest import plan_digests
 from checkin.mail.compose import domain_of
 from checkin.practice import Practice
 from checkin.store import clients, outbox
@@ -31,7 +32,8 @@ def plan(practice: Practice, engine: Engine, now: datetime) -> int:
     for d in cadence.nudges_due(practice, now, opened, states):
         parent = parents[(d.client_id, d.experiment_id, d.slot)]
         rows.append(_message(d, parent_id=parent))
-    return outbox.enqueue(engine, rows, domain_of(practice.mail.from_addr), now)
+    created = outbox.enqueue(engine, rows, domain_of(practice.mail.from_addr), now)
+    return created + plan_digests(practice, engine, now)
 
 
 def _message(d: cadence.Due, with_token: bool = False, parent_id: int | None = None) -> NewMessage:

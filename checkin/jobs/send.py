@@ -120,6 +120,12 @@ def _why_not(practice: Practice, engine: Engine, row: Outbox, now: datetime) -> 
         # goes whatever their status: only a bounce prevents either.
         bouncing = clients.states(engine, [row.client_id or ""])[row.client_id or ""].bouncing
         return "address bounced" if row.recipient.lower() in bouncing else None
+    if row.kind == "digest":
+        return (
+            None
+            if practice.therapist(row.therapist_id or "")
+            else "therapist no longer in the practice file"
+        )
     if row.kind not in ("checkin", "nudge"):
         return None
     client = practice.client(row.client_id or "")
@@ -143,7 +149,10 @@ def _answered_parent(engine: Engine, row: Outbox) -> bool:
 def compose(
     practice: Practice, engine: Engine, templates: Templates, row: Outbox, now: datetime
 ) -> EmailMessage:
+    from checkin.jobs.digest import compose_digest
+
     composers = {
+        "digest": compose_digest,
         "checkin": _checkin,
         "nudge": _checkin,
         "confirm": _confirmation,
