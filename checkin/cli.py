@@ -252,7 +252,7 @@ def status(ctx: Context, at: str | None) -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 def explain(as_json: bool, files: tuple[str, ...]) -> None:
     """Show how each raw message (.eml) is understood; touches no database and no config."""
-    from checkin.jobs.explain import explain_file
+    from checkin.jobs.explain import NotMail, explain_file
 
     failed = False
     for name in files:
@@ -260,6 +260,9 @@ def explain(as_json: bool, files: tuple[str, ...]) -> None:
             click.echo(explain_file(name, as_json))
         except OSError as exc:
             click.echo(f"{name}: cannot read: {exc.strerror or exc}", err=True)
+            failed = True
+        except NotMail as exc:
+            click.echo(f"{name}: not a mail message that can be read ({exc})", err=True)
             failed = True
     if failed:
         sys.exit(1)

@@ -36,10 +36,16 @@ def test_json_lines_one_per_file(tmp_path: Path) -> None:
     )
 
 
-def test_not_mail_gives_a_best_effort_object_and_a_missing_file_an_error(tmp_path: Path) -> None:
+def test_not_mail_and_a_missing_file_give_one_line_errors(tmp_path: Path) -> None:
     (tmp_path / "junk.bin").write_bytes(bytes(range(256)) * 40)
-    result = CliRunner().invoke(main, ["explain", "--json", str(tmp_path / "junk.bin")])
-    assert result.exit_code == 0 and json.loads(result.output)["kind"] == "unreadable"
+    (tmp_path / "a.eml").write_text(REPLY)
+    result = CliRunner().invoke(
+        main, ["explain", "--json", str(tmp_path / "junk.bin"), str(tmp_path / "a.eml")]
+    )
+    assert result.exit_code == 1
+    error, good = result.output.splitlines()  # the good file is still explained
+    assert error.startswith(f"{tmp_path / 'junk.bin'}: not a mail message")
+    assert json.loads(good)["kind"] == "answer"
     missing = CliRunner().invoke(main, ["explain", str(tmp_path / "nope.eml")])
     assert missing.exit_code == 1
     assert "nope.eml: cannot read" in missing.output and "Traceback" not in missing.output

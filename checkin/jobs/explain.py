@@ -10,8 +10,14 @@ from checkin.core.attribute import tokens_in
 from checkin.core.understand import Reply, understand
 
 
+class NotMail(ValueError):
+    """The file is not a mail message, or is broken beyond use."""
+
+
 def explain_file(name: str, as_json: bool) -> str:
     reply = understand(Path(name).read_bytes())
+    if reply.kind == "unreadable":
+        raise NotMail("; ".join(reply.problems) or "not a mail message")
     fields = explained(name, reply)
     return json.dumps(fields, ensure_ascii=False) if as_json else _readable(fields)
 
