@@ -42,7 +42,13 @@ def as_format(templates: Templates, digest: Digest, fmt: str) -> str:
 
 
 def plan_digests(practice: Practice, engine: Engine, now: datetime) -> int:
-    rows = [_message(practice, w) for w in weekly.due(practice, now) if now - w.end <= CATCH_UP]
+    # A week that ended before checkin first ran (a fresh install) has nothing to report.
+    began = outbox.first_created(engine) or now
+    rows = [
+        _message(practice, w)
+        for w in weekly.due(practice, now)
+        if now - w.end <= CATCH_UP and w.end >= began
+    ]
     return outbox.enqueue(engine, rows, domain_of(practice.mail.from_addr), now)
 
 

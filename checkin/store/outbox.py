@@ -243,3 +243,9 @@ def troubles(engine: Engine) -> list[Outbox]:
             .order_by(Outbox.id)
         )
         return list(s.execute(query).scalars())
+
+
+def first_created(engine: Engine) -> datetime | None:
+    """When this database first planned anything: the practice's first day with checkin."""
+    with session(engine) as s:
+        return s.execute(select(func.min(Outbox.created_at))).scalar_one_or_none()
