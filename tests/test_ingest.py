@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
@@ -334,3 +334,27 @@ def test_risk_from_an_unknown_address_still_alerts(
     alerts = [m for m in smtp_server.sink.messages if m["Subject"].startswith("Safety alert")]
     assert [a["To"].addresses[0].addr_spec for a in alerts] == ["robin@practice.test"]
     assert "not matched to any client" in alerts[0].get_body(("plain",)).get_content()
+
+
+def test_the_backup_gets_every_alert_and_a_failed_alert_is_retried_and_shown(
+    tmp_path: Path, smtp_server: SmtpServer, database_url: str, mailbox_user: MailUser,
+    dovecot: Dovecot, imap_env: None,
+) -> None:  # fmt: skip
+    data = with_mailbox(practice_dict(smtp_server, database_url), mailbox_user)
+    data["safety"] = {"client_message": "Call 999 now.\n\nWe will be in touch.",
+                      "backup_email": "duty@practice.test"}  # fmt: skip
+    config = write_practice(tmp_path / "checkin.yaml", data)
+    checkin = first_checkin(config, smtp_server)
+    dovecot.deliver(mailbox_user.user, reply(checkin, RISK))
+    smtp_server.sink.replies = ["451 4.3.0 Try later"]  # the first alert attempt fails
+    poll(config)
+    assert "retrying at" in cli(config, "status").output
+    later = (datetime.now(UTC) + timedelta(minutes=5)).isoformat()
+    cli(config, "send-due", "--at", later)  # the retry goes
+    alerts = [m for m in smtp_server.sink.messages if m["Subject"].startswith("Safety alert")]
+    assert sorted(a["To"].addresses[0].addr_spec for a in alerts) == [
+        "duty@practice.test",
+        "robin@practice.test",
+    ]
+    [safety] = [m for m in smtp_server.sink.messages if m["Subject"].startswith("We read")]
+    assert "Call 999 now." in safety.get_body(("plain",)).get_content()
