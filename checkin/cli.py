@@ -279,10 +279,7 @@ def client() -> None:
 @pass_context
 def client_pause(ctx: Context, client_id: str, until: str | None) -> None:
     """No check-ins until DATE (in the client's zone), or until `checkin client resume`."""
-    practice, who = _client(ctx, client_id)
-    end = _local_midnight(until, who.timezone) if until else None
-    clients.set_status(_database(practice), who.id, "paused", SystemClock().now(), end)
-    click.echo(f"{who.id}: paused" + (f" until {until}" if until else " until resumed"))
+    _set_status(ctx, client_id, "paused", until)
 
 
 @client.command("resume")
@@ -290,9 +287,7 @@ def client_pause(ctx: Context, client_id: str, until: str | None) -> None:
 @pass_context
 def client_resume(ctx: Context, client_id: str) -> None:
     """Start a paused or stopped client's check-ins again from the next one due."""
-    practice, who = _client(ctx, client_id)
-    clients.set_status(_database(practice), who.id, "active", SystemClock().now())
-    click.echo(f"{who.id}: active")
+    _set_status(ctx, client_id, "active")
 
 
 @client.command("stop")
@@ -300,9 +295,15 @@ def client_resume(ctx: Context, client_id: str) -> None:
 @pass_context
 def client_stop(ctx: Context, client_id: str) -> None:
     """End a client's check-ins; only `checkin client resume` starts them again."""
+    _set_status(ctx, client_id, "stopped")
+
+
+def _set_status(ctx: Context, client_id: str, status: str, until: str | None = None) -> None:
     practice, who = _client(ctx, client_id)
-    clients.set_status(_database(practice), who.id, "stopped", SystemClock().now())
-    click.echo(f"{who.id}: stopped")
+    end = _local_midnight(until, who.timezone) if until else None
+    clients.set_status(_database(practice), who.id, status, SystemClock().now(), end)
+    shown = {"paused": f"paused until {until}" if until else "paused until resumed"}
+    click.echo(f"{who.id}: {shown.get(status, status)}")
 
 
 def _client(ctx: Context, client_id: str) -> tuple[Practice, Client]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import ssl
 import subprocess
 import threading
 import uuid
@@ -98,16 +99,19 @@ def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 @pytest.fixture
-def starttls_server(
-    tls_files: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
-) -> Iterator[SmtpServer]:
-    """A server that insists on STARTTLS and AUTH, as a real submission port does."""
-    import ssl
-
+def server_tls(tls_files: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> ssl.SSLContext:
+    """A server-side TLS context, and our client made to trust only its test certificate."""
     cert, key = tls_files
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
-    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # our client trusts only this test CA
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    return context
+
+
+@pytest.fixture
+def starttls_server(server_tls: ssl.SSLContext) -> Iterator[SmtpServer]:
+    """A server that insists on STARTTLS and AUTH, as a real submission port does."""
+    context = server_tls
 
     def authenticator(
         server: object, session: Session, envelope: Envelope, mechanism: str, auth_data: object

@@ -104,15 +104,11 @@ class OAuthSink(Sink):
 
 
 def test_xoauth2_login_with_a_token_command(
-    tmp_path: Path, tls_files: tuple[Path, Path], database_url: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, server_tls: ssl.SSLContext, database_url: str
 ) -> None:
-    cert, key = tls_files
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
-    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
     sink = OAuthSink()
     controller = Controller(
-        sink, hostname="127.0.0.1", port=free_port(), tls_context=context,
+        sink, hostname="127.0.0.1", port=free_port(), tls_context=server_tls,
         require_starttls=True, auth_required=True,
     )  # fmt: skip
     controller.start()
@@ -153,15 +149,9 @@ def test_status_shows_whats_coming_in_the_clients_time(
     assert "Last sent" in status and "2026-11-27 00:00 UTC" in status
 
 
-def test_implicit_tls(
-    tmp_path: Path, tls_files: tuple[Path, Path], database_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    cert, key = tls_files
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
-    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+def test_implicit_tls(tmp_path: Path, server_tls: ssl.SSLContext, database_url: str) -> None:
     sink = Sink()
-    controller = Controller(sink, hostname="127.0.0.1", port=free_port(), ssl_context=context)
+    controller = Controller(sink, hostname="127.0.0.1", port=free_port(), ssl_context=server_tls)
     controller.start()
     try:
         data = practice_dict(SmtpServer("127.0.0.1", controller.port, sink), database_url)

@@ -9,7 +9,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, Insert, event
+from sqlalchemy import Engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlmodel import Session, create_engine
@@ -60,10 +60,18 @@ def session(engine: Engine) -> Iterator[Session]:
         yield s
 
 
-def insert_ignoring_duplicates(dialect: str, model: type, key: str) -> Insert:
-    """INSERT ... ON CONFLICT (key) DO NOTHING: the database, not the caller, decides "once"."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(model).on_conflict_do_nothing(index_elements=[key])
+def insert_new(s: Session, model: type, rows: list[dict[str, Any]], key: str = "key") -> int:
+    """INSERT ... ON CONFLICT (key) DO NOTHING: the database, not the caller, decides "once".
+
+    Returns how many rows were new (counted with RETURNING: some drivers report -1 rows).
+    """
+    if not rows:
+        return 0
+    insert = postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = (
+        insert(model).values(rows).on_conflict_do_nothing(index_elements=[key]).returning(model.id)  # type: ignore[attr-defined]
+    )
+    return len(s.execute(statement).all())
 
 
 def upgrade(engine: Engine) -> None:

@@ -12,7 +12,7 @@ from email.utils import parseaddr, parsedate_to_datetime
 from sqlalchemy import Engine, func, select
 
 from checkin.clock import as_utc
-from checkin.store.db import insert_ignoring_duplicates, session
+from checkin.store.db import insert_new, session
 from checkin.store.models import MailboxState, RawMessage, Reply
 
 
@@ -50,13 +50,8 @@ def store(
     if not batch:
         return 0
     rows = [_raw_row(f, mailbox, uidvalidity, now) for f in batch]
-    statement = (
-        insert_ignoring_duplicates(engine.dialect.name, RawMessage, "key")
-        .values(rows)
-        .returning(RawMessage.id)
-    )
     with session(engine) as s:
-        inserted = len(s.execute(statement).all())  # rowcount is -1 for some drivers
+        inserted = insert_new(s, RawMessage, rows)
         state = s.get(MailboxState, mailbox) or MailboxState(mailbox=mailbox, uidvalidity=0)
         state.uidvalidity = uidvalidity
         state.last_uid = max(state.last_uid or 0, max(f.uid for f in batch))

@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, Engine, and_, exists, func, or_, select, u
 from sqlalchemy.orm import aliased
 
 from checkin.core.attribute import token_hash
-from checkin.store.db import insert_ignoring_duplicates, session
+from checkin.store.db import insert_new, session
 from checkin.store.models import Outbox
 
 LEASE = timedelta(minutes=5)
@@ -46,16 +46,9 @@ def new_token() -> str:
 
 def enqueue(engine: Engine, messages: list[NewMessage], domain: str, now: datetime) -> int:
     """Insert the rows that do not exist yet; return how many were new."""
-    if not messages:
-        return 0
     rows = [message_row(m, domain, now) for m in messages]
-    statement = (
-        insert_ignoring_duplicates(engine.dialect.name, Outbox, "key")
-        .values(rows)
-        .returning(Outbox.id)
-    )
     with session(engine) as s:
-        created = len(s.execute(statement).all())  # rowcount is -1 for some drivers
+        created = insert_new(s, Outbox, rows)
         s.commit()
         return created
 

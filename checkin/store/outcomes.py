@@ -19,7 +19,7 @@ from checkin.core.act import (
 )
 from checkin.core.attribute import Sent
 from checkin.store import clients
-from checkin.store.db import insert_ignoring_duplicates, session
+from checkin.store.db import insert_new, session
 from checkin.store.models import Outbox, RawMessage, Reply
 from checkin.store.outbox import NewMessage, message_row
 
@@ -131,9 +131,7 @@ def _confirm(s: Session, c: Confirm, domain: str, now: datetime) -> None:
 
 
 def _enqueue(s: Session, message: NewMessage, domain: str, now: datetime) -> None:
-    dialect = s.get_bind().dialect.name
-    row = message_row(message, domain, now)
-    s.execute(insert_ignoring_duplicates(dialect, Outbox, "key").values([row]))
+    insert_new(s, Outbox, [message_row(message, domain, now)])
 
 
 def last_plan(engine: Engine, client_id: str, experiment_id: str) -> str | None:
