@@ -866,7 +866,7 @@ class _Reader:
         url = url.format(tenant=tenant or "common") if url else None
         required = {
             "client_id": "client_id: <the app registration's id>",
-            "refresh_token_env": "refresh_token_env: CHECKIN_REFRESH_TOKEN",
+            "refresh_token_env": "refresh_token_env: CHECKIN_OAUTH_REFRESH_TOKEN",
         }
         if not provider:
             required["token_url"] = "token_url: https://..., or provider: microsoft or google"
