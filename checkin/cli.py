@@ -298,6 +298,18 @@ def client_stop(ctx: Context, client_id: str) -> None:
     _set_status(ctx, client_id, "stopped")
 
 
+@client.command("clear-bounce")
+@click.argument("client_id")
+@pass_context
+def client_clear_bounce(ctx: Context, client_id: str) -> None:
+    """Send to a client's addresses again after a bounce was fixed (mailbox full, typo...)."""
+    practice, who = _client(ctx, client_id)
+    engine = _database(practice)
+    for address in who.emails:
+        clients.clear_bouncing(engine, address)
+    click.echo(f"{who.id}: no address marked as bouncing")
+
+
 def _set_status(ctx: Context, client_id: str, status: str, until: str | None = None) -> None:
     practice, who = _client(ctx, client_id)
     end = _local_midnight(until, who.timezone) if until else None
@@ -353,6 +365,50 @@ def _clock(at: str | None) -> Clock:
     if moment.tzinfo is None:
         raise click.BadParameter(f"{at!r} has no zone; add Z or an offset such as +00:00")
     return FixedClock(moment)
+
+
+@main.command()
+@click.option(
+    "--out",
+    "out",
+    metavar="DIR",
+    type=click.Path(file_okay=False),
+    help="Where to write the mail and digests [default: a new ./checkin-demo-output].",
+)
+@click.option(
+    "--imap",
+    type=click.Choice(["auto", "dovecot", "pymap"]),
+    default="auto",
+    show_default=True,
+    help="The IMAP server: Dovecot where installed, else pymap (pip install 'checkin[demo]').",
+)
+@click.option("--keep", is_flag=True, help="Leave the servers running afterwards, until Ctrl-C.")
+@pass_context
+def demo(ctx: Context, out: str | None, imap: str, keep: bool) -> None:
+    """Run a sample practice through two simulated weeks on loopback servers (no config needed)."""
+    import logging
+    import time as clock
+    from pathlib import Path
+
+    from checkin.demo.output import OutputError, choose_folder
+    from checkin.demo.run import Options, run_demo
+    from checkin.demo.servers import DemoSetupError
+
+    # The progress lines say what happens; the service's own log would only repeat it.
+    quiet = logging.getLogger("checkin")
+    level = quiet.level
+    if not ctx.verbose:
+        quiet.setLevel(logging.WARNING)
+    try:
+        folder = choose_folder(Path(out) if out else None, Path.cwd())
+        run_demo(Options(folder, imap, keep), click.echo, lambda: clock.sleep(10**9))
+    except (OutputError, DemoSetupError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    except KeyboardInterrupt:
+        click.echo("Interrupted; every server the demo started has been stopped.", err=True)
+        sys.exit(130)
+    finally:
+        quiet.setLevel(level)
 
 
 if __name__ == "__main__":

@@ -73,6 +73,9 @@ def test_a_bouncing_address_is_skipped(
     cli(config, "send-due", "--at", "2026-11-28T00:00:10Z")
     assert len(smtp_server.sink.messages) == 1
     engine.dispose()
+    assert "no address marked as bouncing" in cli(config, "client", "clear-bounce", "alex").output
+    cli(config, "send-due", "--at", "2026-11-29T00:00:10Z")
+    assert smtp_server.sink.messages[-1]["To"].addresses[0].addr_spec == "alex@client.test"
 
 
 @pytest.mark.parametrize(
