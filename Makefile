@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,demo]'
 	touch $(STAMP)
 
 test: $(STAMP)
@@ -20,10 +20,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check checkin tests bench
 
 demo: $(STAMP)
-	@echo "checkin is installed in .venv ($$($(BIN)/checkin --version))."
-	@echo "The full demo (loopback SMTP and IMAP, simulated clients, digests) arrives with its own issue."
-	@echo "Today you can validate the example practice:"
-	$(BIN)/checkin --config examples/checkin.yaml check
+	$(BIN)/checkin demo
 
 bench: $(STAMP)
 	@echo "The benchmarks arrive with their own issue; nothing to measure yet."

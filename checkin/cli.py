@@ -390,9 +390,9 @@ def demo(ctx: Context, out: str | None, imap: str, keep: bool) -> None:
     import time as clock
     from pathlib import Path
 
+    from checkin.demo import DemoSetupError
     from checkin.demo.output import OutputError, choose_folder
     from checkin.demo.run import Options, run_demo
-    from checkin.demo.servers import DemoSetupError
 
     # The progress lines say what happens; the service's own log would only repeat it.
     quiet = logging.getLogger("checkin")

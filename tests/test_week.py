@@ -153,6 +153,15 @@ def test_the_digest_counts_and_flags(week: Week) -> None:
                          "--format", "json").output)  # fmt: skip
     commands = {c["client_id"]: [x["command"] for x in c["commands"]] for c in kim["clients"]}
     assert commands == {"lee": ["pause"], "jo": ["stop"]}
+    status = {c["client_id"]: c["status"] for c in kim["clients"]}
+    assert status == {"lee": "paused", "jo": "stopped"}
+    later = json.loads(cli(week.config, "digest", "--therapist", "kim", "--week", "2026-W51",
+                           "--format", "json").output)  # fmt: skip
+    # Lee's pause ran out on 10 December: that week's digest must not call them paused.
+    assert {c["client_id"]: c["status"] for c in later["clients"]} == {
+        "lee": "active",
+        "jo": "stopped",
+    }
 
 
 def test_send_on_demand_is_still_once(week: Week) -> None:

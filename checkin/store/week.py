@@ -34,7 +34,7 @@ def read_week(
     with session(engine) as s:
         sent = [_sent(o) for o in s.execute(_sent_query(ids, start, end)).scalars()]
         replies = [_reply(r, sender) for r, sender in s.execute(_reply_query(ids, start, end))]
-        statuses = _statuses(s, client_addresses)
+        statuses = _statuses(s, client_addresses, end)
         history = _history(s, ids, start)
     return Week(sent, replies, statuses, history)
 
@@ -90,7 +90,9 @@ def _reply(r: Reply, sender: str | None) -> ReplyItem:
     )  # fmt: skip
 
 
-def _statuses(s: Session, client_addresses: dict[str, Sequence[str]]) -> dict[str, StatusItem]:
+def _statuses(
+    s: Session, client_addresses: dict[str, Sequence[str]], end: datetime
+) -> dict[str, StatusItem]:
     rows = {
         row.client_id: row
         for row in s.execute(
@@ -108,12 +110,21 @@ def _statuses(s: Session, client_addresses: dict[str, Sequence[str]]) -> dict[st
     return {
         cid: StatusItem(
             client_id=cid,
-            status=rows[cid].status if cid in rows else "active",
+            status=_status_at(rows.get(cid), end),
             paused_until=rows[cid].paused_until if cid in rows else None,
             bouncing=tuple(a for a in addresses if a.lower() in bouncing),
         )
         for cid, addresses in client_addresses.items()
     }
+
+
+def _status_at(row: ClientStatus | None, end: datetime) -> str:
+    """A dated pause that ran out before the week ended is over, whatever the row says."""
+    if row is None:
+        return "active"
+    if row.status == "paused" and row.paused_until is not None and row.paused_until <= end:
+        return "active"
+    return row.status
 
 
 def _history(s: Session, ids: list[str], start: datetime) -> dict[tuple[str, str], list[int]]:
