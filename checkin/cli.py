@@ -75,6 +75,35 @@ def check(ctx: Context) -> None:
         )
 
 
+@main.command()
+@click.option(
+    "--config",
+    "config_path",
+    metavar="PATH",
+    help="The practice file [default: the group's --config, $CHECKIN_CONFIG, ./checkin.yaml].",
+)
+@click.option(
+    "--wait",
+    type=float,
+    default=60.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait for the test message to come back over IMAP.",
+)
+@pass_context
+def doctor(ctx: Context, config_path: str | None, wait: float) -> None:
+    """Check the practice file, mail servers, database and templates end to end.
+
+    Sends one test message from the practice address to itself (none to clients) and moves
+    it to the done folder when it arrives. Exits 1 if any check failed.
+    """
+    from checkin.jobs.doctor import run_doctor
+
+    path = config.resolve_path(config_path) if config_path else ctx.path
+    if not run_doctor(path, click.echo, wait=wait):
+        sys.exit(1)
+
+
 @main.command("send-due")
 @click.option("--at", "at", metavar="ISO-TIME", help="Pretend the clock says this time.")
 @pass_context
