@@ -4,7 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test demo lint bench clean
+.PHONY: test demo lint bench bench-trim clean
+
+# The peers live in a throwaway venv of their own, never in .venv or the project's dependencies.
+BENCH_VENV ?= /tmp/checkin-bench-venv
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,8 +25,12 @@ lint: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/checkin demo
 
-bench: $(STAMP)
-	@echo "The benchmarks arrive with their own issue; nothing to measure yet."
+bench: bench-trim
+
+bench-trim:
+	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet -e . -r bench/requirements.txt
+	$(BENCH_VENV)/bin/python bench/trim_accuracy.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache build dist *.egg-info

@@ -223,7 +223,10 @@ def test_gmail_html_inline_answers_inside_the_quote_container():
         "<li>What did you notice?</li></ol></blockquote></div>"
     )
     r = understand(mail(None, html=html))
-    assert r.text == "Answers inline\n\nPartly - only twice\n\n4"
+    assert r.text == (
+        "Answers inline\n\n1) Did you try it? Partly - only twice\n\n"
+        "2) How did it go, from 0 to 10? 4"
+    )
     assert (r.tried, r.rating) == ("partly", 4)
 
 
@@ -242,7 +245,7 @@ def test_html_inline_answers_between_apple_quotes_are_kept():
         '<blockquote type="cite"><div>3) What did you notice?</div></blockquote>'
     )
     r = understand(mail(None, html=html))
-    assert r.text == "Partly\n\nsix"
+    assert r.text == "1) Did you try it? Partly\n\n2) How did it go, from 0 to 10? six"
     assert (r.tried, r.rating) == ("partly", 6)
 
 
@@ -612,7 +615,9 @@ def test_inline_answers_between_quoted_questions_are_kept_and_assigned():
     )
     r = understand(mail(body))
     assert r.text == (
-        "Partly\n\n5\n\nMy chest felt tight at first, then looser.\n\n"
+        "1) Did you try it? Partly\n\n2) How did it go, from 0 to 10? 5\n\n"
+        "3) What did you notice? My chest felt tight at first, then looser.\n\n"
+        "4) What might you do a little differently next time? "
         "Try it before work instead of after."
     )
     assert (r.tried, r.rating) == ("partly", 5)
@@ -623,14 +628,17 @@ def test_inline_answers_between_quoted_questions_are_kept_and_assigned():
 def test_inline_answers_out_of_order_go_to_their_question():
     body = "See below\n\n" + f"{GMAIL_HEADER}\n" + _inline({3: "Nothing much", 2: "3"})
     r = understand(mail(body))
-    assert r.text == "See below\n\n3\n\nNothing much"
+    assert r.text == (
+        "See below\n\n2) How did it go, from 0 to 10? 3\n\n3) What did you notice? Nothing much"
+    )
     assert (r.rating, r.noticed, r.tried) == (3, "Nothing much", None)
 
 
 def test_inline_answers_with_deeper_quotes():
     body = _inline({1: "yes", 2: "eight"}, prefix=">> ")
     r = understand(mail(body))
-    assert (r.text, r.tried, r.rating) == ("yes\n\neight", "yes", 8)
+    assert r.text == "1) Did you try it? yes\n\n2) How did it go, from 0 to 10? eight"
+    assert (r.tried, r.rating) == ("yes", 8)
 
 
 def test_outlook_inline_answers_without_quote_marks_are_rescued_from_our_text():
@@ -640,7 +648,7 @@ def test_outlook_inline_answers_without_quote_marks_are_rescued_from_our_text():
     ).replace("2) How did it go, from 0 to 10?", "2) How did it go, from 0 to 10? 8")
     body = f"________________________________\n{OUTLOOK_BLOCKS[0]}\n\n{ours}"
     r = understand(mail(body))
-    assert r.text == "yes, most days\n\n8"
+    assert r.text == "1) Did you try it? yes, most days\n\n2) How did it go, from 0 to 10? 8"
     assert (r.tried, r.rating) == ("yes", 8)
 
 
@@ -704,12 +712,15 @@ def test_signatures_and_mobile_footers_are_set_aside(signature):
 def test_a_footer_above_the_quote_with_inline_answers_below():
     body = f"Answers below\n\nSent from my iPhone\n\n{_inline({2: '7'})}"
     r = understand(mail(body))
-    assert (r.text, r.rating) == ("Answers below\n\n7", 7)
+    assert (r.text, r.rating) == ("Answers below\n\n2) How did it go, from 0 to 10? 7", 7)
 
 
-def test_a_mail_of_nothing_but_foreign_quotes_is_kept():
-    """No header, none of our text: the quote may be all the client wrote."""
-    assert text_of("> a thought I had\n> and another") == "> a thought I had\n> and another"
+def test_a_mail_of_nothing_but_quotes_has_no_new_words_but_keeps_them_in_full_text():
+    """`text` never holds a quoted line; the therapist is told and full_text has it all."""
+    r = understand(mail("> a thought I had\n> and another"))
+    assert r.text == ""
+    assert r.full_text.startswith("> a thought I had")
+    assert any("no new text" in p for p in r.problems)
 
 
 # --- answers ----------------------------------------------------------------------------------
@@ -746,6 +757,28 @@ def test_a_mail_of_nothing_but_foreign_quotes_is_kept():
         ("Yes, a bit", "partly", None),
         ("I partly did it", "partly", None),
         ("I tried it on Monday and Wednesday", "yes", None),
+        ("No, but I did it once", "partly", None),
+        ("Not really, but I tried it once or twice", "partly", None),
+        ("No, but I thought about it a lot", "no", None),
+        ("Yes, but only once", "partly", None),
+        ("Nein, aber ich habe es einmal versucht", "partly", None),
+        ("Pas vraiment, 3 sur 10", "no", 3),
+        ("Más o menos, un 5", "partly", 5),
+        ("Ich habe es dreimal gemacht, vielleicht eine 6", "yes", 6),
+        ("Sì. 7.", "yes", 7),
+        ("1 yes\n2 7\n3 calmer\n4 earlier", "yes", 7),
+        ("Q: Did you try it?\nA: Partly\nQ: How did it go?\nA: 6", "partly", 6),
+        ("A: yes\nA: 7\nA: calmer", "yes", 7),
+        ("Did you try it? Yes\nHow did it go? 7", "yes", 7),
+        ("Seven-ish", None, 7),
+        ("Yes, did it most days. 8\n\nPS: slept better too.", "yes", 8),
+        ("1- yes\n2- 7", "yes", 7),
+        ("Q1 yes\nQ2 7", "yes", 7),
+        ("#1 yes\n#2 7", "yes", 7),
+        ("(1) yes (2) 7", "yes", 7),
+        ("Tried twice, both times about a 4", "yes", 4),
+        ("Honestly no. 0.", "no", 0),
+        ("Partially! 5ish", "partly", 5),
     ],
 )
 def test_tried_and_rating(body, tried, rating):
@@ -769,6 +802,9 @@ def test_tried_and_rating(body, tried, rating):
         "Slept 6 hours",
         "Due to work I could not",
         "Um, I forgot",
+        "Did it 5 days out of 7",
+        "two mornings out of five",
+        "10 minutes, 2 times",
     ],
 )
 def test_counts_times_and_durations_are_not_ratings(body):
@@ -823,6 +859,22 @@ def test_labelled_noticed_and_next_time_take_the_lines_below_a_bare_label():
         ("Please stop sending these emails. They don't help me.", "stop"),
         ("stop for now", "pause"),
         ("Bitte keine E-Mails mehr", "stop"),
+        ("I'm back, let's restart", "resume"),
+        ("I'm back from holiday, you can start sending them again", "resume"),
+        ("Let's pick this back up", "resume"),
+        ("Pause please, I'm travelling", "pause"),
+        ("I need a break, can we pause for a month?", "pause"),
+        ("no check-ins for two weeks please", "pause"),
+        ("Please don't send me any more of these", "stop"),
+        ("I no longer want to receive these emails", "stop"),
+        ("I'd like to stop receiving these", "stop"),
+        ("Ich möchte keine E-Mails mehr bekommen", "stop"),
+        ("Je ne veux plus recevoir ces emails", "stop"),
+        ("Je suis de retour, on peut reprendre", "resume"),
+        ("No quiero recibir más correos", "stop"),
+        ("Per favore sospendete fino a gennaio", "pause"),
+        ("Ik wil geen mails meer ontvangen", "stop"),
+        ("Pode pausar até janeiro?", "pause"),
     ],
 )
 def test_commands(body, command):
@@ -843,6 +895,13 @@ def test_commands(body, command):
         "Stop. Breathe. Notice. That is what I did all week.",
         "Stop, breathe, notice",
         "Pause, then breathe out slowly",
+        "Start again? Yes, I'll try mornings.",
+        "I'm back at work so it was harder",
+        "I need a break from work, but I did it twice",
+        "Ready to try again next week!",
+        "Back pain made it hard",
+        "I stopped checking my phone at night, which helped",
+        "J'ai arrêté de fumer cette semaine",
         "",
     ],
 )
@@ -917,6 +976,11 @@ def test_stop_wins_over_other_commands():
         ("pause until after Christmas", date(2026, 12, 26)),
         ("pause until the end of January", date(2027, 1, 31)),
         ("pause until mid-January", date(2027, 1, 15)),
+        ("pause until the 15th", date(2026, 12, 15)),
+        ("Bitte pausieren bis 3.1.", date(2027, 1, 3)),
+        ("pause for 3.5 weeks", date(2026, 12, 25)),
+        ("I'm away until the 15th, could you pause the check-ins?", date(2026, 12, 15)),
+        ("Please pause the check-ins.\nI'm travelling until 20 December.", date(2026, 12, 20)),
     ],
 )
 def test_pause_dates_come_from_the_mails_own_date(body, until):
@@ -925,9 +989,30 @@ def test_pause_dates_come_from_the_mails_own_date(body, until):
 
 
 def test_a_pause_date_we_cannot_read_is_a_problem_and_still_a_pause():
-    r = understand(mail("pause until 3/1"))
+    r = understand(mail("pause until the cows come home"))
     assert (r.command, r.pause_until) == ("pause", None)
     assert "pause date not understood" in r.problems
+
+
+@pytest.mark.parametrize(
+    ("headers", "until"),
+    [
+        ({}, date(2027, 1, 3)),  # Date header at +0100: day first
+        ({"Date": "Tue, 01 Dec 2026 15:15:00 -0500"}, date(2027, 3, 1)),  # US time zone
+        ({"Accept_Language": "en-US", "Date": "Tue, 01 Dec 2026 20:15:00 +0000"}, date(2027, 3, 1)),
+        ({"Accept_Language": "en-GB", "Date": "Tue, 01 Dec 2026 15:15:00 -0500"}, date(2027, 1, 3)),
+    ],
+)
+def test_an_ambiguous_slash_date_is_read_by_the_clients_habits_and_reported(headers, until):
+    r = understand(mail("pause until 3/1", **headers))
+    assert (r.command, r.pause_until) == ("pause", until)
+    assert any(p.startswith("pause date 3/1 read as") for p in r.problems)
+
+
+def test_a_slash_date_with_a_day_above_twelve_needs_no_hint():
+    assert dates.until("until 15/1", date(2026, 12, 1)) == date(2027, 1, 15)
+    assert dates.until("until 1/15", date(2026, 12, 1)) == date(2027, 1, 15)
+    assert dates.until("until 3/1", date(2026, 12, 1)) is None  # no hint: not guessed
 
 
 def test_a_pause_date_without_a_year_needs_the_mails_date():
@@ -1094,6 +1179,14 @@ def test_never_raises_on_random_text_in_a_valid_mail(body):
         b"Sent from my " * 20_000,
         b"From: x\nTo: y\nSubject: z\n" * 3_000,
         b"x" * 20_000_000,
+        b"Q: " * 50_000,
+        b"A: x\n" * 20_000,
+        b"1 yes\n" * 20_000,
+        (b"-- \n" + b"I did it\n") * 5_000,
+        b"T: 07700 900123\n" * 10_000,
+        b"I'm back, " * 20 + b"pause, " * 20_000,
+        b"no, but " * 30_000,
+        b"On Tue at 19:00, X wrote:\n" * 4_000,
     ],
     ids=lambda b: repr(b[:12]) + f"x{len(b)}",
 )
@@ -1183,9 +1276,16 @@ def test_footer_detection_keeps_sentences():
 
 
 TRIMMER = CORPORA / "email_reply_trimmer" / "test"
-# Files where email_reply_trimmer keeps the `>` lines the writer answered between; we remove
-# quoted lines and keep the writer's, on purpose. They are scored with `>` lines removed.
-KEEPS_QUOTES = {"quote_and_text", "embedded_email_7", "embedded_email_16", "embedded_email_17"}
+# Files where email_reply_trimmer keeps `>` lines (the ones the writer answered between, or a
+# mail that is nothing but a quote); `text` never holds a quoted line, on purpose. They are
+# scored with `>` lines removed.
+KEEPS_QUOTES = {
+    "quote_and_text",
+    "quote_only",
+    "embedded_email_7",
+    "embedded_email_16",
+    "embedded_email_17",
+}
 
 
 def _normalise(text: str) -> str:
@@ -1215,7 +1315,7 @@ def test_email_reply_trimmer_corpus():
             by_our_rule += 1
         else:
             failed.append(email_file.stem)
-    assert exact >= 60, failed
+    assert exact >= 59, failed
     assert exact + by_our_rule == 64, failed
 
 
@@ -1268,3 +1368,96 @@ def test_reference_dates_use_the_mails_own_zone():
     assert r.pause_until == date(2026, 12, 8)
     here = datetime(2026, 12, 1, 0, 30, tzinfo=timezone(timedelta(hours=13)))
     assert r.date == here
+
+
+# --- the first pass's weak spots ----------------------------------------------------------------
+
+
+def test_a_header_without_year_or_address_is_recognised_above_our_text():
+    body = f"Partly, a 4.\n\nOn Tuesday, Harbour wrote:\n\n{CHECKIN}\n\nPS: slept better.\n"
+    r = understand(mail(body))
+    assert r.text == "Partly, a 4.\n\nPS: slept better."
+    assert (r.tried, r.rating) == ("partly", 4)
+
+
+@pytest.mark.parametrize(
+    "attribution",
+    [
+        "On Tue at 19:00, Harbour wrote:",
+        "Am Dienstag um 19:00 schrieb Harbour:",
+        "Le mardi à 19:00, Harbour a écrit :",
+        "Às 19:00 de 01/12/2026, Harbour escreveu:",
+        "Am Dienstag, 1. Dezember 2026, 19:00:00 MEZ hat Harbour <h@x.example> Folgendes geschrieben:",
+    ],
+)
+def test_timed_attributions_end_the_clients_words(attribution):
+    assert text_of(f"{WORDS}\n\n{attribution}\n\nHi Alex,\nSomething else entirely.\n") == WORDS
+
+
+def test_a_dash_line_with_the_client_going_on_below_is_not_a_signature():
+    assert text_of("Yes\n--\nAlso I noticed I was calmer. 7/10") == (
+        "Yes\n--\nAlso I noticed I was calmer. 7/10"
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (
+            "Yes, 7.\n\nAlex Example\nSenior Nurse | St Mary's\nT: +44 20 7946 0000\nalex@nhs.example",
+            "Yes, 7.",
+        ),
+        (
+            "Oui, 7.\n\nCordialement,\nAlex Exemple\nTél : 06 12 34 56 78",
+            "Oui, 7.\n\nCordialement,\nAlex Exemple",
+        ),
+        ("I did it twice.\nCall me on 07700 900123 if you want to talk", None),
+        ("Here's what helped.\n\nHere's a link http://example.com", None),
+    ],
+)
+def test_contact_blocks_go_and_the_clients_lines_stay(body, expected):
+    assert text_of(body) == (expected or body)
+
+
+def test_hidden_html_is_not_the_clients():
+    html = (
+        '<div style="display:none !important; mso-hide: all">I want to die laughing preview</div>'
+        "<p>Yes, 7</p><span hidden>x</span>"
+    )
+    r = understand(mail(None, html=html))
+    assert (r.text, r.risk) == ("Yes, 7", False)
+
+
+def test_format_flowed_lines_are_joined():
+    raw = raw_mail(
+        "From: a@b.example\nContent-Type: text/plain; charset=utf-8; format=flowed; delsp=no",
+        b"I did it twice and it felt a \r\nbit calmer each time. 7/10\r\n\r\n"
+        b"On 01/12/2026 19:00, Harbour \r\nwrote:\r\n> Hi Alex,\r\n",
+    )
+    r = understand(raw)
+    assert r.text == "I did it twice and it felt a bit calmer each time. 7/10"
+
+
+@pytest.mark.parametrize(
+    ("subject", "tried", "rating"),
+    [
+        ("Re: Your check-in for Tuesday 1 December - yes, 7/10", "yes", 7),
+        ("RE: Your check-in for Tuesday 1 December (a 6)", None, 6),
+        ("partly, 4", "partly", 4),
+        ("Re: Your check-in for Tuesday 1 December", None, None),
+    ],
+)
+def test_answers_in_the_subject(subject, tried, rating):
+    r = understand(mail("", subject=subject))
+    assert (r.tried, r.rating) == (tried, rating)
+
+
+def test_a_charset_name_python_lacks_and_one_that_means_unknown():
+    r = understand(
+        raw_mail("From: a@b.example\nContent-Type: text/plain; charset=unknown-8bit", b"ok")
+    )
+    assert (r.text, r.problems) == ("ok", ())
+    html = '<meta charset="windows-1252"><p>It\x92s fine</p>'.encode("latin-1")
+    assert (
+        understand(raw_mail("From: a@b.example\nContent-Type: text/html", html)).text == "It’s fine"
+    )

@@ -7,9 +7,11 @@ and `understand()` never raises. The steps, in order:
             headers; problems noted instead of raised
 2. machine  auto-replies and bounces are machines: no answers, no risk, never replied to
 3. trim     the client's new words: quoted history and signatures set aside
-4. commands STOP / PAUSE [until ...] / RESUME, when that is the point of the message
-5. answers  tried, rating, noticed, next time
-6. risk     risk language in the client's words, including signatures and footers
+4. commands STOP / PAUSE [until ...] / RESUME, when that is the point of the message (hints:
+            which way round the client writes "3/1", from their mail's language and zone)
+5. answers  tried, rating, noticed, next time; what the body leaves open, from the subject
+6. risk     risk language in the client's words, including signatures and footers, by the
+            clinician-editable lexicon risk_lexicon.yaml
 
 Helpers: htmltext (HTML to text, quotes marked), quotes / signature / template (what trim
 recognises), dates (pause dates), numbers / rating (answers). A step that fails on a bug
@@ -23,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import TypeVar
 
-from checkin.core.understand import answers, commands, machine, mime, risk, trim
+from checkin.core.understand import answers, commands, hints, machine, mime, risk, template, trim
 
 T = TypeVar("T")
 
@@ -124,18 +126,21 @@ def _from_machine(base: Reply, verdict: machine.Verdict) -> Reply:
 def _from_person(base: Reply, parsed: mime.Parsed, trimmed: trim.Trimmed) -> Reply:
     problems: list[str] = []
     reference = base.date.date() if base.date else None
+    day_first = _attempt(lambda: hints.day_first(parsed, trimmed.plain), None, problems, "hints")
     command = _attempt(
-        lambda: commands.detect(trimmed.segments, base.subject, reference),
+        lambda: commands.detect(trimmed.segments, base.subject, reference, day_first),
         None,
         problems,
         "commands",
     )
-    found = _attempt(lambda: _answers(trimmed, command), answers.Answers(), problems, "answers")
-    subject = commands.without_reply_prefix(base.subject or "")
+    found = _attempt(
+        lambda: _answers(trimmed, command, base.subject), answers.Answers(), problems, "answers"
+    )
+    subject = template.without_reply_prefix(base.subject or "")
     # A failed risk check flags: a therapist reads one mail too many, never one too few.
     failed = ("risk check failed: please read this message",)
     reasons = _attempt(
-        lambda: risk.assess(trimmed.text, trimmed.client_part, subject), failed, problems, "risk"
+        lambda: risk.assess(trimmed.plain, trimmed.client_part, subject), failed, problems, "risk"
     )
     return replace(
         base,
@@ -152,17 +157,29 @@ def _from_person(base: Reply, parsed: mime.Parsed, trimmed: trim.Trimmed) -> Rep
     )
 
 
-def _answers(trimmed: trim.Trimmed, command: commands.Command | None) -> answers.Answers:
-    """Answers from everything but the command's own line ("no more emails" is not "no")."""
-    if command is None or not command.line.strip():
-        return answers.extract(trimmed.segments, trimmed.text)
-    said = command.line.strip()
-    text = "\n".join(x for x in trimmed.text.split("\n") if x.strip() != said)
-    segments = tuple(
-        trim.Segment(s.question, "\n".join(x for x in s.text.split("\n") if x.strip() != said))
-        for s in trimmed.segments
-    )
-    return answers.extract(segments, text)
+def _answers(
+    trimmed: trim.Trimmed, command: commands.Command | None, subject: str | None
+) -> answers.Answers:
+    """Answers from everything but the command's own line ("no more emails" is not "no");
+    what the body leaves open may be in the subject ("Re: Your check-in ... - yes, 7/10")."""
+    said = command.line.strip() if command else ""
+    text, segments = trimmed.plain, trimmed.segments
+    if said:
+        text = "\n".join(x for x in text.split("\n") if x.strip() != said)
+        segments = tuple(
+            trim.Segment(s.question, "\n".join(x for x in s.text.split("\n") if x.strip() != said))
+            for s in segments
+        )
+    found = answers.extract(segments, text)
+    typed = template.client_subject(subject)
+    if typed and typed.strip() != said and (found.tried is None or found.rating is None):
+        extra = answers.extract((), typed)
+        found = replace(
+            found,
+            tried=found.tried or extra.tried,
+            rating=found.rating if found.rating is not None else extra.rating,
+        )
+    return found
 
 
 def _reading_problems(

@@ -6,8 +6,14 @@ week" (its Monday), "for a fortnight", "for two weeks", "bis 3. Januar", "jusqu'
 
 A date without a year is the next one on or after the reference date (the mail's own Date
 header, so the result never depends on when we read it). Without a reference date only a
-date with a year can be read. Slash dates ("3/1") are left alone: day and month order
-differ between countries, and a wrong guess would silence or wake check-ins on the wrong day.
+date with a year can be read.
+
+Slash dates ("3/1", "1/15/2027"): day and month order differ between countries. A number
+above 12 settles it ("15/1", "1/15"); otherwise the caller says which order the client
+uses (`day_first`, from their mail program's language tags, time zone and words; see
+`__init__`), and the reading is reported as a problem so the therapist can check it. With
+no hint an ambiguous slash date is not read: a wrong guess would silence or wake check-ins
+on the wrong day.
 """
 
 from __future__ import annotations
@@ -58,7 +64,7 @@ _UNIT_DAYS = (
 _DURATION_WORDS = ("for", "für", "pendant", "durante", "voor", "per", "por")
 _MONTH = "|".join(sorted(MONTHS, key=len, reverse=True))
 _ISO = re.compile(r"\b(\d{4})-(\d{1,2})-(\d{1,2})\b")
-_DOTTED = re.compile(r"\b(\d{1,2})\.(\d{1,2})\.(\d{4}|\d{2})?(?!\d)")
+_DOTTED = re.compile(r"\b(\d{1,2})\.(\d{1,2})(?:\.(\d{4}|\d{2})?)?(?![\d.])")
 _DAY_MONTH = re.compile(
     rf"\b(\d{{1,2}})(?:st|nd|rd|th|er|e|º|\.)?\s+(?:of\s+|de\s+)?({_MONTH})\b\.?(?:,?\s+(\d{{4}}))?"
 )
@@ -66,14 +72,53 @@ _MONTH_DAY = re.compile(
     rf"\b({_MONTH})\.?\s+(?:the\s+)?(\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(\d{{4}}))?"
 )
 _MONTH_ONLY = re.compile(rf"\b({_MONTH})\b\.?(?:\s+(\d{{4}}))?")
-_DAY_ONLY = re.compile(r"\bthe\s+(\d{1,2})(?:st|nd|rd|th)\b")
+_DAY_ONLY = re.compile(r"(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)\b")
 _PREPOSITION = re.compile(
     r"^(?:until|till|til|through|to|for|bis|für|jusqu'(?:au|à|en)|pendant|hasta|durante|tot"
     r"|voor|fino\s+(?:al|a)|per|até|por)\s+(?:(?:the|el|la|le|il|o|a|de)\s+)?",
 )
 
 
-def until(phrase: str, reference: date | None) -> date | None:
+def until(phrase: str, reference: date | None, day_first: bool | None = None) -> date | None:
+    return read_until(phrase, reference, day_first)[0]
+
+
+def read_until(
+    phrase: str, reference: date | None, day_first: bool | None = None
+) -> tuple[date | None, str | None]:
+    """The date a pause ends, and a problem for the therapist when it is not sure."""
+    slash = _SLASH.search(phrase)
+    if slash:
+        return _slash_date(slash, reference, day_first)
+    found = _until(phrase, reference)
+    return found, None if found else "pause date not understood"
+
+
+_SLASH = re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})(?:/(\d{4}|\d{2}))?(?![\d/])")
+
+
+def _slash_date(
+    match: re.Match[str], reference: date | None, day_first: bool | None
+) -> tuple[date | None, str | None]:
+    first, second, year = int(match[1]), int(match[2]), match[3]
+    if first > 12 or second > 12:
+        day_first = first > 12
+        ambiguous = False
+    else:
+        ambiguous = first != second
+    if day_first is None:
+        return None, f"pause date {match[0]} not read: day/month or month/day?"
+    day, month = (first, second) if day_first else (second, first)
+    found = _next_date(month, day, year, reference)
+    if found is None:
+        return None, "pause date not understood"
+    if not ambiguous:
+        return found, None
+    order = "day/month" if day_first else "month/day"
+    return found, f"pause date {match[0]} read as {found.isoformat()} ({order}): please check"
+
+
+def _until(phrase: str, reference: date | None) -> date | None:
     text = " ".join(phrase.lower().replace("\u2019", "'").split()).strip(" .!,?")
     preposition = _PREPOSITION.match(text)
     rest = text[preposition.end() :] if preposition else text
@@ -108,10 +153,13 @@ def _month_end(text: str, reference: date | None) -> date | None:
 def _duration(text: str, reference: date | None) -> date | None:
     counts = "|".join(sorted(map(re.escape, _COUNTS), key=len, reverse=True))
     for unit, days in _UNIT_DAYS:
-        match = re.match(rf"(?:(\d{{1,3}})\s+|({counts})\s+)?(?:more\s+)?(?:{unit})\b", text)
+        match = re.match(
+            rf"(?:(\d{{1,3}}(?:[.,]\d)?)\s*|({counts})\s+)?(?:more\s+)?(?:{unit})\b", text
+        )
         if match and reference:
-            count = int(match.group(1)) if match.group(1) else _COUNTS.get(match.group(2), 1)
-            return reference + timedelta(days=count * days)
+            number = match.group(1)
+            count = float(number.replace(",", ".")) if number else _COUNTS.get(match.group(2), 1)
+            return reference + timedelta(days=round(count * days))
     if re.match(r"(?:a\s+)?fortnight\b", text) and reference:
         return reference + timedelta(days=14)
     return None

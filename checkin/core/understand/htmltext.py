@@ -10,7 +10,8 @@ rendered as `>` lines, so trimming handles HTML and plain-text mail with the sam
 * Outlook's `divRplyFwdMsg` / `appendonsend`: Outlook does not nest the original, it follows
   the header block, so everything from that marker to the end is quoted;
 * signatures (`gmail_signature`, `moz-signature`, Outlook `Signature`) get a `-- ` line above,
-  the conventional signature delimiter, so trimming can set them aside.
+  the conventional signature delimiter, so trimming can set them aside;
+* hidden text (display:none preheaders and the like) is never the client's: it is skipped.
 """
 
 from __future__ import annotations
@@ -40,6 +41,25 @@ def html_to_text(html: str) -> str:
     except Exception:  # html.parser is lenient, but a mail must never stop the pipeline
         pass
     return parser.text()
+
+
+_HIDDEN_STYLE = re.compile(
+    r"display:none|visibility:hidden|mso-hide:all|max-height:0(?:px)?(?:;|$).*overflow:hidden"
+    r"|overflow:hidden.*max-height:0(?:px)?(?:;|$)"
+)
+
+
+def _hidden(attrs: list[tuple[str, str | None]]) -> bool:
+    """Text a reader never sees: newsletter preheaders, tracking blurbs (display:none,
+    visibility:hidden, Outlook's mso-hide, the max-height:0 trick, the `hidden` attribute)."""
+    for name, value in attrs:
+        if name == "hidden":
+            return True
+        if name == "style" and value:
+            style = "".join(value.lower().split())[:2_000]
+            if _HIDDEN_STYLE.search(style.replace("!important", "")):
+                return True
+    return False
 
 
 def _marks(attrs: list[tuple[str, str | None]]) -> str:
@@ -90,7 +110,7 @@ class _Renderer(HTMLParser):
 
     def _effect(self, tag: str, attrs: list[tuple[str, str | None]]) -> str:
         marks = _marks(attrs)
-        if tag in _SKIP:
+        if tag in _SKIP or _hidden(attrs):
             return "skip"
         if tag == "blockquote" or any(m in marks for m in _QUOTE_MARKS):
             return "quote"

@@ -241,12 +241,63 @@ def body_text(part: Message, problems: list[str]) -> str:
         declared = part.get_content_charset()
     except Exception:
         declared = None
+    is_html = _content_type(part) == "text/html"
+    if declared and declared.strip().strip('"').lower() in _UNKNOWN_CHARSETS:
+        declared = None
+    if not declared and is_html:
+        declared = _meta_charset(data)
     text, problem = decode_bytes(data, declared)
     if problem:
         problems.append(problem)
-    if _content_type(part) == "text/html":
-        text = html_to_text(text)
-    return text
+    if is_html:
+        return html_to_text(text)
+    return unflow(text, _param(part, "format"), _param(part, "delsp"))
+
+
+_META_CHARSET = re.compile(rb"<meta[^>]{0,200}?charset\s*=\s*[\"']?\s*([\w.:-]{1,40})", re.I)
+
+
+def _meta_charset(data: bytes) -> str | None:
+    """An HTML part whose MIME header names no charset may name it in a <meta> tag."""
+    match = _META_CHARSET.search(data[:4_000])
+    return match.group(1).decode("ascii", "replace") if match else None
+
+
+def _param(part: Message, name: str) -> str:
+    try:
+        return str(part.get_param(name, "") or "").lower()
+    except Exception:
+        return ""
+
+
+def unflow(text: str, fmt: str, delsp: str) -> str:
+    """RFC 3676 format=flowed (Thunderbird, K-9, Apple): a line ending in a space goes on in
+    the next line of the same quote depth. Joined back, so a client's sentence is one line."""
+    if fmt != "flowed":
+        return text
+    out: list[str] = []
+    carry: tuple[int, str] | None = None  # (quote depth, text so far) of a flowed line
+    for raw in text.replace("\r\n", "\n").split("\n"):
+        depth = len(raw) - len(raw.lstrip(">"))
+        body = raw[depth:]
+        if body.startswith(" "):
+            body = body[1:]  # space-stuffing (or the space after ">")
+        if carry is not None and carry[0] != depth:
+            out.append(_quoted(*carry))
+            carry = None
+        joined = (carry[1] if carry else "") + body
+        if body.endswith(" ") and body != "-- ":
+            carry = (depth, joined[:-1] if delsp == "yes" else joined)
+        else:
+            out.append(_quoted(depth, joined))
+            carry = None
+    if carry is not None:
+        out.append(_quoted(*carry))
+    return "\n".join(out)
+
+
+def _quoted(depth: int, text: str) -> str:
+    return ("> " * depth if depth else "") + text if text or not depth else ">" * depth
 
 
 def _raw_payload(part: Message) -> bytes:
@@ -278,9 +329,28 @@ def decode_bytes(data: bytes, declared: str | None) -> tuple[str, str | None]:
     return data.decode("latin-1"), problem or "charset guessed: latin-1"
 
 
+# Names mail programs write that Python does not know, or knows too narrowly (gb2312 mail
+# is routinely GBK, which gb18030 contains).
+_CHARSET_ALIASES = {
+    "windows-874": "cp874",
+    "x-mac-roman": "mac-roman",
+    "unicode-1-1-utf-8": "utf-8",
+    "iso-8859-8-i": "iso8859-8",
+    "x-sjis": "shift_jis",
+    "cp-850": "cp850",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "x-gbk": "gb18030",
+    "ks_c_5601-1987": "cp949",
+}
+# Declarations that say "we do not know": read as undeclared, no problem to report.
+_UNKNOWN_CHARSETS = frozenset({"unknown-8bit", "x-unknown", "unknown", "x-user-defined", "8bit"})
+
+
 def _codec(name: str | None) -> str | None:
+    key = (name or "").strip().strip('"').lower()
     try:
-        return codecs.lookup((name or "").strip().strip('"')).name if name else None
+        return codecs.lookup(_CHARSET_ALIASES.get(key, key)).name if key else None
     except (LookupError, ValueError):
         return None
 

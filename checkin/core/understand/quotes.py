@@ -7,6 +7,9 @@ of short lines, so a hostile mail cannot make matching slow.
 A reply header ("On Tue, 3 Jan 2026, Robin <r@x> wrote:") counts only when it names a writer
 (a "wrote" word in one of many languages, not in the first person) *and* carries an email
 address or a year: "On Tuesday I tried it" or "My sister wrote:" are the client's words.
+Weaker forms are trusted only with more evidence: a lead word and a clock time
+(`timed_header`: "Am Dienstag um 19:00 schrieb Robin:"), or `>` lines or our own check-in
+right below (`soft_header`, decided in trim).
 """
 
 from __future__ import annotations
@@ -17,14 +20,17 @@ import re
 MAX_LINE = 400  # longer lines are never headers
 WINDOW = 6  # a reply header spans at most this many lines (wrapped by the client)
 
-_QUOTE = re.compile(r"^[ \t]{0,3}(?:>|[A-Za-z]{1,12}>(?:\s|$))")
+# `>` after any indentation; Supercite's "Name>" only near the margin.
+_QUOTE = re.compile(r"^(?:[ \t]*>|[ \t]{0,3}[A-Za-z]{1,12}>(?:\s|$))")
 
 _LEAD = re.compile(
     r"^(?:on|am|le|el|em|il|op|den|dnia|w\s+dniu|at|pada|dne|στις|в|vào|ngày|kun|op)\s",
     re.IGNORECASE,
 )
+# Portuguese Thunderbird starts with the time: "Às 19:00 de 01/12/2026, X escreveu:".
+_LEAD_ANY = re.compile(rf"{_LEAD.pattern}|^(?:às|as|a\s+las)\s", re.IGNORECASE)
 _WROTE = (
-    r"(?:wrote|writes|schrieb|a\s+[ée]crit|escribi[óo]|escreveu|ha\s+scritto|scrisse|schreef"
+    r"(?:wrote|writes|schrieb|geschrieben|a\s+[ée]crit|escribi[óo]|escreveu|ha\s+scritto|scrisse|schreef"
     r"|geschreven|skrev|pisze|napisa[łl]a?|napsal|kirjoitti|написала?|написав|пише|писал|έγραψε"
     r"|yazd[ıi]|írta|a\s+scris|je\s+napisao|rašė|rakstīja|kirjutas|写道|寫道|작성|כתב|كتب)"
 )
@@ -188,6 +194,22 @@ def is_header(text: str) -> bool:
     if not (_EMAIL.search(text) or _YEAR.search(text)):
         return False
     return bool(match.group("colon")) or not match.group("tail")
+
+
+_CLOCK = re.compile(r"(?<!\d)\d{1,2}[:.h]\d{2}(?!\d)")
+
+
+def timed_header(line: str) -> bool:
+    """An attribution with a lead word and a clock time but neither year nor address
+    ("On Tue at 19:00, Robin wrote:", "Am Dienstag um 19:00 schrieb Robin:"): clients write
+    "On Tuesday I wrote:", never the minute it happened."""
+    text = line.strip()
+    if not text or len(text) > 300 or is_quote(line) or not _LEAD_ANY.match(text):
+        return False
+    match = _WROTE_END.search(text)
+    if not match or not match.group("colon") or match.group("who").lower() in _FIRST_PERSON:
+        return False
+    return bool(_CLOCK.search(text[: match.start("tail")])) and len(text.split()) <= 25
 
 
 def soft_header(line: str) -> bool:

@@ -24,7 +24,10 @@ _UNITS = (
     r"|k\b|miles?|steps|breaths?|people|kg|lbs?|glasses|cups|pages|reps|sets|calls|tries"
     r"|attempts|sessions|of\s+(?:them|us|the)|st\b|nd\b|rd\b|th\b"
 )
-_NOT_AFTER = rf"(?!\s*(?:{_UNITS}|:\d|\.\d\d|[-‐–]\w)|[a-z\d])"
+# "7ish" and "seven-ish" are ratings; "5-minute" and "7am" are not.
+_NOT_AFTER = rf"(?!\s*(?:{_UNITS}|:\d|\.\d\d|[-‐–](?!ish\b)\w)|(?!ish\b)[a-z\d])"
+# "5 days out of 7", "two mornings out of five": a count out of a count, not a rating.
+_NOT_A_FRACTION = r"(?<!\bout\sof\s)(?<!\bof\s)"
 _NOT_BEFORE = (  # "at 7", "for 2", "on the 3rd", "in 5", "every 2": times, counts and dates
     r"(?<![\d:/#$£€.,])(?<!\bat\s)(?<!\bfor\s)(?<!\bthe\s)(?<!\bby\s)(?<!\buntil\s)"
     r"(?<!\bon\s)(?<!\bin\s)(?<!\bafter\s)(?<!\bbefore\s)(?<!\bevery\s)(?<!\bpage\s)"
@@ -56,9 +59,11 @@ _AFTER_CUE = re.compile(
     rf"{_CUE.pattern}{_NOT_BEFORE}\b{_NUM_EN}\b{_NOT_AFTER}{_PHRASE_END}", re.IGNORECASE
 )
 _ARTICLE = re.compile(rf"\b(?:a|an)\s+{_NUM_EN}\b{_NOT_AFTER}{_PHRASE_END}", re.IGNORECASE)
-_ANY = re.compile(rf"{_NOT_BEFORE}\b{_NUM}\b{_NOT_AFTER}", re.IGNORECASE)
+_ANY = re.compile(rf"{_NOT_BEFORE}{_NOT_A_FRACTION}\b{_NUM}\b{_NOT_AFTER}", re.IGNORECASE)
 _NUM_SAFE = rf"(?P<n>{numbers.DIGITS}|{numbers.SAFE_WORDS})"
-_BARE = re.compile(rf"^\s*(?:(?:a|an|about|maybe)\s+)?{_NUM_SAFE}\s*(?:/\s*10)?[.!]?\s*$", re.I)
+_BARE = re.compile(
+    rf"^\s*(?:(?:a|an|about|maybe)\s+)?{_NUM_SAFE}\s*(?:[-‐–]?ish)?\s*(?:/\s*10)?[.!]?\s*$", re.I
+)
 
 
 def rating_in(text: str, *, strict: bool) -> int | None:
@@ -81,17 +86,22 @@ def rating_in(text: str, *, strict: bool) -> int | None:
 
 
 _ALONE = re.compile(
-    rf"{_NOT_BEFORE}\b{_NUM_SAFE}(?:\s*[-–]\s*(?P<m>{numbers.DIGITS}))?(?=\s*(?:[.,;!)]|$))"
+    rf"{_NOT_BEFORE}{_NOT_A_FRACTION}\b{_NUM_SAFE}(?:[-‐–]?ish)?"
+    rf"(?:\s*[-–]\s*(?P<m>{numbers.DIGITS}))?(?=\s*(?:[.,;!)]|$))"
 )
 
 
 def _only_number(text: str) -> int | None:
     """A short reply with one number standing alone ("Yes, 7", "partly - 5", "4-5 I think"
-    has a range): the rating. A number followed by a word ("with 3 friends") is a count."""
-    if len(text.split()) > 8:
-        return None
-    found = list(_ALONE.finditer(text.strip()))
-    return _lower(found[0]) if len(found) == 1 else None
+    has a range): the rating. A number followed by a word ("with 3 friends") is a count.
+    A longer reply may start with such a line ("Yes, did it most days. 8")."""
+    for candidate in (text, text.strip().split("\n", 1)[0]):
+        if len(candidate.split()) > 8:
+            continue
+        found = list(_ALONE.finditer(candidate.strip()))
+        if len(found) == 1:
+            return _lower(found[0])
+    return None
 
 
 def _lower(match: re.Match[str]) -> int | None:

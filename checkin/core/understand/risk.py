@@ -1,123 +1,337 @@
-"""Words that a therapist must see today: self-harm, suicide, wanting to die or not to be
-here, overdose, "can't go on", plans and means, harm from others (abuse, violence), harming
-others. English first, with common phrasings in German, French, Spanish, Dutch, Italian and
-Portuguese.
+"""Words that a therapist must see today: suicidal thoughts (said outright or indirectly),
+self-harm, overdose and other means, danger from another person, harming others.
+
+The words themselves live in `risk_lexicon.yaml` beside this file, written so that a
+clinician can read and extend it without programming (its header explains the phrase
+syntax). Each entry carries the sentences it must flag and the figures of speech it must not;
+one test runs them all. This module only compiles and applies it.
 
 Policy (a false alarm costs a therapist a minute; a miss can cost a life):
 * Every match flags, including negated ones. "I'm not suicidal" is still flagged, with the
   reason marked "possibly negated: ...", so the therapist sees the sentence and decides.
-  Negation in crisis talk is too often partial ("not suicidal, just tired of everything").
-* Idioms that only borrow the words are not matched in the first place: "I was dying to try
-  it", "killing it at work", "I could kill for a coffee", "dead tired". The patterns need
-  the first person and a harmful object ("kill myself", "want to die"), not the bare word.
+* Idioms that only borrow the words are not matched in the first place ("this job will be
+  the death of me", "I was dying to try it"): phrases need a person and a harmful object.
+  Where a phrase could be borrowed ("I wanted to die of embarrassment"), an `unless` phrase
+  that overlaps the match sets it aside.
 * Accidental injuries ("I cut myself cooking") are flagged: cheap to dismiss.
-* Both the trimmed words and everything the client wrote above the quoted history are read
-  (signatures and footers included), never the quoted history itself: our own check-in text
-  says "danger or crisis", and an experiment's title may name self-harm.
+* The caller passes only the client's own words (trimmed text, what they wrote above the
+  quoted history including signatures, the subject), never the quoted history: our own
+  check-in says "danger or crisis", and an experiment's title may name self-harm.
+
+Matching is on words, not characters: case, accents, punctuation and spacing are folded, so
+"can't", "cant" and "can’t" are one word and "não" matches "nao". A phrase never reaches
+across the end of a sentence. Every compiled pattern is a bounded sequence of literal words,
+short alternatives and gaps of at most three words, so no input can make matching slow.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
+from bisect import bisect_right
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
 
-MAX_REASON = 200
-MAX_TEXT = 100_000
+import yaml
 
-_PATTERNS = (
-    # suicide, wanting to die, not wanting to be here
-    r"\bsuic[ií]d\w*|\bkms\b|\bunalive\w*|\bkill(?:ing|ed)?\s+my\s*self|\bend(?:ing)?\s+(?:it\s+all|my\s+life|things"
-    r"|it\s+now|my\s+own\s+life|everything)|\btake\s+my\s+(?:own\s+)?life|\bwant(?:ed)?\s+to\s+die"
-    r"|\bwish(?:ed)?\s+(?:i\s+(?:was|were)\s+dead|i\s+(?:had\s+)?(?:never\s+)?(?:been\s+born|woke\s+up))"
-    r"|\bbetter\s+off\s+(?:dead|without\s+me)|\bno\s+(?:reason|point)\s+(?:to|in)\s+(?:live|living"
-    r"|go(?:ing)?\s+on)|\b(?:don'?t|do\s+not|didn'?t)\s+want\s+to\s+(?:live|be\s+alive|be\s+here"
-    r"|exist|wake\s+up|go\s+on)|\bnot\s+worth\s+living|\bnot\s+want(?:ing)?\s+to\s+(?:live|be\s+here)"
-    r"|\bcan'?t\s+(?:go\s+on|do\s+this\s+any\s*more|take\s+(?:it|this)\s+any\s*more|take\s+any\s*more"
-    r"|cope\s+any\s*more|keep\s+(?:going|my\s*self\s+safe))|\bcannot\s+go\s+on|\bgive\s+up\s+on\s+life"
-    r"|\bdisappear\s+for\s+good|\bgoodbye\s+forever|\bnot\s+(?:going\s+to\s+be|be|being)\s+around"
-    r"\s+(?:much\s+)?(?:longer|any\s*more)|\bwish\s+i\s+(?:wasn'?t|weren'?t|was\s+not|were\s+not)"
-    r"\s+(?:here|alive|around)|\bwish\s+i\s+(?:was|were|could\s+be)\s+gone"
-    r"|\b(?:don'?t|do\s+not|can'?t|cannot)\s+see\s+(?:the|any)\s+point\s+(?:any\s*more|in\s+(?:living"
-    r"|anything|going\s+on|life)|of\s+(?:living|life))|\bwant(?:ed)?\s+to\s+(?:disappear|vanish"
-    r"|end\s+it)\b|\b(?:isn'?t|is\s+not|not)\s+worth\s+(?:living|it\s+any\s*more)"
-    r"|\bwant(?:ed)?\s+(?:it\s+all|everything)\s+to\s+(?:stop|end)|\b(?:and|to)\s+never\s+wake\s+up|\bnever\s+wake\s+up\s+again"
-    r"|\b(?:i'?m|i\s+am|feel\s+like|i\s+feel\s+like)\s+(?:a|such\s+a|just\s+a)\s+burden"
-    r"|\bbetter\s+off\s+if\s+i\s+(?:was|were|wasn'?t|weren'?t)\s+(?:gone|dead|here|around)"
-    r"|\b(?:think|thinking|thought)\s+(?:a\s+lot\s+)?about\s+(?:dying|death|killing\s+my\s*self"
-    r"|ending\s+(?:it|my\s+life))",
-    # self-harm and overdose
-    r"\bself[-\s]?harm\w*|\b(?:hurt|harm|cut|burn|injur)(?:ing|ed|t|e)?\s+my\s*self\b|\bcutting\s+again"
-    r"|\b(?:started|been|keep|kept)\s+cutting\b|\b(?:scratch|hit|punch|bit|bite|starv|burn)"
-    r"(?:ing|ed|e)?\s+my\s*self|\b(?:saving|saved|hoarding|collecting|stockpiling)\s+(?:up\s+)?"
-    r"(?:my\s+)?(?:pills|tablets|meds|medication)|\b(?:bought|got)\s+(?:a\s+)?(?:rope|noose|gun\b(?!\s+dog))"
-    r"|\boverdos\w*|\b(?:took|take|taking|swallowed)\s+(?:all\s+(?:of\s+)?(?:my|the)"
-    r"|too\s+many|a\s+lot\s+of|loads\s+of|a\s+bunch\s+of)\s+(?:\w+\s+)?(?:pills|tablets|meds"
-    r"|medication|painkillers|sleeping\s+pills)|\bstockpil\w*|\bhang\s+my\s*self|\bnoose\b"
-    r"|\bjump\s+(?:off|in\s+front\s+of)|\bstep\s+in\s+front\s+of|\brazor\s+blades?"
-    r"|\b(?:have|made|making)\s+a\s+plan\s+to\s+(?:die|end|kill)|\b(?:i'?m|i\s+am|i\s+feel|feel|feeling)\s+(?:really\s+)?(?:not|un)\s*safe"
-    r"|\bnot\s+safe\s+(?:with\s+my\s*self|around\s+my\s*self)",
-    # harm from others
-    r"\b(?:he|she|they|partner|husband|wife|boyfriend|girlfriend|dad|father|mum|mom|mother"
-    r"|stepdad|stepfather|parents?|ex)\s+(?:\w+\s+)?(?:hit|hits|beat|beats|hurt|hurts|choked|chokes"
-    r"|strangled|raped|threatened|threatens|kicked|punched|slapped|pushed)\s+me|\babus(?:e|ed|ing|ive)"
-    r"|\braped?\b|\bsexual(?:ly)?\s+assault\w*|\bdomestic\s+violence|\bafraid\s+(?:to\s+go\s+home"
-    r"|of\s+(?:him|her|them)|for\s+my\s+life)|\bscared\s+(?:he|she|they)(?:'?ll|\s+will)\s+(?:hurt|kill)"
-    r"|\bthreatened\s+to\s+kill|\bnot\s+safe\s+at\s+home|\bfeel\s+unsafe"
-    r"|\b(?:touched|groped|molested)\s+me\b|\bmolest\w*",
-    # harming others
-    r"\b(?:want|going|gonna|could|might)\s+(?:to\s+)?(?:kill|hurt|harm|stab|shoot|attack)\s+(?:him|her"
-    r"|them|someone|somebody|people|my\s+\w+)|\bhomicid\w*",
-    # German
-    r"\bselbstmord|\bsuizid|\bumbringen|\bbringe?\s+mich\s+um\b|\bmich\s+(?:umbringen|töten|ritzen|verletzen)|\britze\s+mich"
-    r"|\bnicht\s+mehr\s+leben|\bwill\s+sterben|\bmöchte\s+sterben|\bmir\s+(?:was|etwas)\s+antun"
-    r"|\bselbstverletz\w*|\büberdosis|\bkann\s+nicht\s+mehr|\bschlägt\s+mich|\bmissbrauch\w*",
-    # French
-    r"\bme\s+suicider|\bme\s+tuer|\ben\s+finir|\benvie\s+de\s+mourir|\bveux\s+mourir"
-    r"|\bplus\s+envie\s+de\s+vivre|\bme\s+faire\s+du\s+mal|\bscarifi\w*|\bsurdose"
-    r"|\bn'en\s+peux\s+plus|\bme\s+frappe|\bviolence\s+conjugale",
-    # Spanish
-    r"\bsuicidarme|\bmatarme|\bquitarme\s+la\s+vida|\bno\s+quiero\s+vivir|\bquiero\s+morir\w*"
-    r"|\bhacerme\s+daño|\bautolesi\w*|\bsobredosis|\bno\s+puedo\s+más|\bme\s+pega\b|\bmaltrat\w*",
-    # Dutch
-    r"\bzelfmoord|\bsuïcid\w*|\bdood\s+willen|\bwil\s+dood|\bniet\s+meer\s+leven"
-    r"|\bmezelf\s+(?:iets\s+aandoen|pijn\s+doen|snijden|doden)|\boverdosis"
-    r"|\bik\s+kan\s+niet\s+meer|\bslaat\s+me\b|\bmishandel\w*",
-    # Italian
-    r"\buccidermi|\btogliermi\s+la\s+vita|\bvoglio\s+morire|\bnon\s+voglio\s+più\s+vivere"
-    r"|\bfarmi\s+del\s+male|\bautolesion\w*|\bnon\s+ce\s+la\s+faccio\s+più|\bmi\s+picchia",
-    # Portuguese
-    r"\bme\s+matar|\btirar\s+(?:a\s+)?minha\s+(?:própria\s+)?vida|\bquero\s+morrer"
-    r"|\bnão\s+quero\s+(?:mais\s+)?viver|\bme\s+machucar|\bautomutila\w*|\bnão\s+aguento\s+mais"
-    r"|\bme\s+bate\b",
+MAX_REASON = 200  # characters of a sentence shown as the reason
+MAX_TEXT = 100_000  # characters read per text
+LEXICON = "risk_lexicon.yaml"
+GAP_WORDS = 3  # what "..." may skip
+
+# Words that, just before a match, may turn it around ("I'm not suicidal", "I'd never hurt
+# myself"). The flag stays; the reason says "possibly negated".
+_NEGATORS = frozenset(
+    {
+        *("not", "never", "no", "don't", "dont", "doesn't", "doesnt", "didn't", "didnt"),
+        *("isn't", "isnt", "wasn't", "wasnt", "won't", "wont", "wouldn't", "wouldnt"),
+        *("nicht", "nie", "niemals", "kein", "keine", "keinen", "pas", "jamais", "plus"),
+        *("nunca", "niet", "nooit", "geen", "non", "mai", "nao", "nem"),
+    }
 )
-_RISK = re.compile("|".join(f"(?:{p})" for p in _PATTERNS), re.IGNORECASE)
-_NEGATION = re.compile(
-    r"\b(?:not|never|no\s+longer|don'?t|do\s+not|am\s+not|i'?m\s+not|wasn'?t|nicht|kein\w*|pas"
-    r"|jamais|no\s+estoy|niet|geen|non\s+sono|não\s+estou)\b[^.!?]{0,25}$",
-    re.IGNORECASE,
-)
-_SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
+_NEGATION_WINDOW = 4  # words before the match that are looked at
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    category: str
+    language: str
+    phrases: tuple[str, ...]
+    examples: tuple[str, ...]
+    near_misses: tuple[str, ...]
+    pattern: re.Pattern[str]
+    unless: re.Pattern[str] | None
+
+
+@dataclass(frozen=True)
+class Finding:
+    entry: str  # the lexicon entry's id
+    category: str
+    words: str  # the client's words that matched, as written
+    sentence: str  # the sentence they are in (shortened around the words when long)
+    negated: bool
 
 
 def assess(*texts: str) -> tuple[str, ...]:
     """The sentences that carry risk language, once each, in order of appearance."""
     reasons: list[str] = []
     for text in texts:
-        for sentence in _SENTENCE.findall(_normalise(text[:MAX_TEXT])):
-            reason = _reason(sentence.strip())
-            if reason and reason not in reasons:
+        for finding in findings(text):
+            reason = ("possibly negated: " if finding.negated else "") + finding.sentence
+            if reason not in reasons:
                 reasons.append(reason)
     return tuple(reasons)
 
 
-def _normalise(text: str) -> str:
-    return text.replace("\u2019", "'").replace("\u2018", "'").replace("can not", "cannot")
+def findings(text: str, entries: tuple[Entry, ...] | None = None) -> list[Finding]:
+    """Every match of the lexicon (or of the given entries) in one text, in order."""
+    source = text[:MAX_TEXT]
+    words = _Words(source)
+    if not words.norm.strip():
+        return []
+    lexicon, global_unless = (entries, None) if entries is not None else load()
+    found: list[tuple[int, Finding]] = []
+    for entry in lexicon:
+        for match in entry.pattern.finditer(words.norm):
+            span = (match.start(), match.end())
+            if _overlaps(entry.unless, words.norm, span) or _overlaps(
+                global_unless, words.norm, span
+            ):
+                continue
+            found.append((span[0], words.finding(entry, span)))
+    found.sort(key=lambda pair: pair[0])
+    return [f for _, f in found]
 
 
-def _reason(sentence: str) -> str | None:
-    match = _RISK.search(sentence)
-    if not match:
+def _overlaps(pattern: re.Pattern[str] | None, norm: str, span: tuple[int, int]) -> bool:
+    """An `unless` phrase that shares words with the match (searched near it only)."""
+    if pattern is None:
+        return False
+    lo, hi = max(0, span[0] - 120), min(len(norm), span[1] + 120)
+    return any(m.start() < span[1] and span[0] < m.end() for m in pattern.finditer(norm, lo, hi))
+
+
+# --- words ------------------------------------------------------------------------------------
+
+_TOKEN = re.compile(r"(?P<word>[\w']+)|(?P<stop>[.!?…]+(?=\s|$)|\n[ \t]*\n)")
+# French and Italian elide articles and pronouns into the next word ("l'automutilation",
+# "j'en peux plus", "un'overdose"): the two are two words, in the text and in phrases.
+_ELISION = re.compile(
+    r"^(?P<head>[cdjlmnst]|qu|jusqu|lorsqu|puisqu|un|dell|dall|nell|sull|all|quest|quell)'"
+    r"(?=\w)"
+)
+
+
+def _split_elision(word: str) -> list[str]:
+    match = _ELISION.match(word)
+    return [match.group(0), word[match.end() :]] if match else [word]
+
+
+_QUOTES = dict.fromkeys(map(ord, "’‘`´ʼ′"), "'")
+
+
+@cache
+def _fold_char(ch: str) -> str:
+    folded = unicodedata.normalize("NFKD", ch.casefold().translate(_QUOTES))
+    return "".join(c for c in folded if not unicodedata.combining(c))
+
+
+def fold(text: str) -> str:
+    """Case, accents and apostrophes folded, as the lexicon's phrases are."""
+    return "".join(_fold_char(ch) for ch in text)
+
+
+class _Words:
+    """The text as " word word . word " (a "." ends a sentence), mapped back to the original."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        chars: list[str] = []
+        origin: list[int] = []
+        for i, ch in enumerate(source):
+            folded = _fold_char(ch)
+            chars.append(folded)
+            origin.extend([i] * len(folded))
+        stream = "".join(chars)
+        parts: list[str] = []
+        self.starts: list[int] = []  # position of each token in norm
+        self.spans: list[tuple[int, int]] = []  # each token's span in the source
+        position = 1
+        for m in _TOKEN.finditer(stream):
+            word = "." if m.lastgroup == "stop" else m.group().strip("'")
+            span = (origin[m.start()], origin[m.end() - 1] + 1)
+            for part in _split_elision(word) if word else ():
+                parts.append(part)
+                self.starts.append(position)
+                self.spans.append(span)
+                position += len(part) + 1
+        self.tokens = parts
+        self.norm = " " + " ".join(parts) + " "
+
+    def _token_at(self, position: int) -> int:
+        return max(0, bisect_right(self.starts, position) - 1)
+
+    def finding(self, entry: Entry, span: tuple[int, int]) -> Finding:
+        first = self._token_at(span[0] + 1)
+        last = self._token_at(max(span[0] + 1, span[1] - 1))
+        start = first
+        while start > 0 and self.tokens[start - 1] != ".":
+            start -= 1
+        end = last
+        while end + 1 < len(self.tokens) and self.tokens[end + 1] != ".":
+            end += 1
+        words = self.source[self.spans[first][0] : self.spans[last][1]]
+        before = [t for t in self.tokens[max(start, first - _NEGATION_WINDOW) : first]]
+        return Finding(
+            entry=entry.id,
+            category=entry.category,
+            words=" ".join(words.split()),
+            sentence=self._sentence(start, end, first, last),
+            negated=any(t in _NEGATORS for t in before),
+        )
+
+    def _sentence(self, start: int, end: int, first: int, last: int) -> str:
+        """The sentence as written; when long, the part around the matched words."""
+        stop = self.spans[end][1]
+        if end + 1 < len(self.tokens) and self.source[self.spans[end + 1][0]] in ".!?…":
+            stop = self.spans[end + 1][1]  # keep the sentence's own full stop
+        text = " ".join(self.source[self.spans[start][0] : stop].split())
+        if len(text) <= MAX_REASON:
+            return text
+        lo = max(self.spans[start][0], self.spans[first][0] - 80)
+        hi = min(stop, max(self.spans[last][1] + 80, lo + MAX_REASON - 2))
+        return "…" + " ".join(self.source[lo:hi].split())[: MAX_REASON - 2] + "…"
+
+
+# --- the lexicon ------------------------------------------------------------------------------
+
+
+class LexiconError(ValueError):
+    """The lexicon file is not as its header describes: the message names the entry."""
+
+
+@cache
+def load() -> tuple[tuple[Entry, ...], re.Pattern[str] | None]:
+    """The shipped lexicon, compiled once (found inside the package, so it works from a wheel)."""
+    text = resources.files(__package__).joinpath(LEXICON).read_text(encoding="utf-8")
+    return parse(text)
+
+
+def parse(text: str) -> tuple[tuple[Entry, ...], re.Pattern[str] | None]:
+    data = yaml.safe_load(text)
+    if not isinstance(data, dict) or not isinstance(data.get("entries"), list):
+        raise LexiconError("the lexicon needs a list called `entries`")
+    entries = tuple(_entry(raw, n) for n, raw in enumerate(data["entries"], start=1))
+    ids = [e.id for e in entries]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise LexiconError(f"entry ids used twice: {', '.join(duplicates)}")
+    return entries, _any_of(_strings(data.get("unless"), "unless", "(top level)"), "(top level)")
+
+
+def _entry(raw: Any, n: int) -> Entry:
+    if not isinstance(raw, dict) or not isinstance(raw.get("id"), str):
+        raise LexiconError(f"entry {n} needs an `id`")
+    name = raw["id"]
+    phrases = _strings(raw.get("phrases"), "phrases", name)
+    if not phrases:
+        raise LexiconError(f"{name}: no phrases")
+    pattern = _any_of(phrases, name)
+    assert pattern is not None
+    return Entry(
+        id=name,
+        category=str(raw.get("category") or "unspecified"),
+        language=str(raw.get("language") or "any"),
+        phrases=phrases,
+        examples=_strings(raw.get("examples"), "examples", name),
+        near_misses=_strings(raw.get("near_misses"), "near_misses", name),
+        pattern=pattern,
+        unless=_any_of(_strings(raw.get("unless"), "unless", name), name),
+    )
+
+
+def _strings(value: Any, field: str, name: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise LexiconError(f"{name}: `{field}` must be a list of quoted phrases")
+    return tuple(value)
+
+
+def _any_of(phrases: tuple[str, ...], name: str) -> re.Pattern[str] | None:
+    if not phrases:
         return None
-    short = sentence if len(sentence) <= MAX_REASON else sentence[: MAX_REASON - 1] + "…"
-    if _NEGATION.search(sentence[: match.start()]):
-        return f"possibly negated: {short}"
-    return short
+    try:
+        body = "|".join(compile_phrase(p) for p in phrases)
+    except LexiconError as exc:
+        raise LexiconError(f"{name}: {exc}") from None
+    return re.compile(f"(?:{body})(?= )")
+
+
+# --- phrase syntax: words, word*, {a|b c}, [optional], ... -----------------------------------
+
+_PHRASE_TOKEN = re.compile(r"\s*(\.\.\.|[{}\[\]|]|[\w']+\*?|\S)")
+
+
+def compile_phrase(phrase: str) -> str:
+    """A phrase of the lexicon -> a regex over " word word " text (see the file's header)."""
+    found = _PHRASE_TOKEN.findall(fold(phrase).replace("-", " "))
+    tokens = [part for t in found if t for part in _split_elision(t)]
+    body, rest = _sequence(tokens, 0, phrase)
+    if rest != len(tokens):
+        raise LexiconError(f"unexpected {tokens[rest]!r} in {phrase!r}")
+    if not body:
+        raise LexiconError(f"empty phrase {phrase!r}")
+    return body
+
+
+def _sequence(tokens: list[str], i: int, phrase: str) -> tuple[str, int]:
+    out: list[str] = []
+    while i < len(tokens) and tokens[i] not in ("|", "}", "]"):
+        token = tokens[i]
+        if token == "{":
+            options, i = _options(tokens, i + 1, phrase)
+            out.append(f"(?:{'|'.join(options)})")
+        elif token == "[":
+            options, i = _options(tokens, i + 1, phrase, close="]")
+            out.append(f"(?:{'|'.join(options)})?")
+        elif token == "...":
+            out.append(rf"(?: [\w']+){{0,{GAP_WORDS}}}")
+            i += 1
+        elif re.fullmatch(r"[\w']+\*?", token):
+            out.append(_word(token))
+            i += 1
+        else:
+            raise LexiconError(f"unexpected {token!r} in {phrase!r}")
+    return "".join(out), i
+
+
+def _options(tokens: list[str], i: int, phrase: str, close: str = "}") -> tuple[list[str], int]:
+    """`{a|b c}`, or `[a|b c]` (the same, but may also be absent)."""
+    options: list[str] = []
+    while True:
+        option, i = _sequence(tokens, i, phrase)
+        options.append(option)
+        if i < len(tokens) and tokens[i] == "|":
+            i += 1
+            continue
+        _expect(tokens, i, close, phrase)
+        return options, i + 1
+
+
+def _expect(tokens: list[str], i: int, token: str, phrase: str) -> None:
+    if i >= len(tokens) or tokens[i] != token:
+        raise LexiconError(f"missing {token!r} in {phrase!r}")
+
+
+def _word(token: str) -> str:
+    stem = token.endswith("*")
+    word = token.rstrip("*").lstrip("'")
+    if not word.strip("'"):
+        raise LexiconError(f"empty word {token!r}")
+    # "can't" also matches "cant", and an elided "l'" also "l": clients drop apostrophes.
+    literal = "'?".join(re.escape(part) for part in word.split("'"))
+    return " " + literal + (r"[\w']*" if stem else "")

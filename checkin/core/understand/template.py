@@ -1,5 +1,6 @@
-"""Phrases of the mail we send (templates/checkin-body.txt, nudge-body.txt), to recognise them
-when a client's mail program quotes them without `>`.
+"""Phrases of the mail we send (templates/checkin-body.txt, nudge-body.txt and the subjects),
+to recognise them when a client's mail program quotes them without `>`, and to tell the
+client's own words in a subject from ours.
 
 Kept in code rather than read from the template files so that understanding stays pure; a
 test checks every phrase still appears in the shipped templates. A practice that overrides the
@@ -80,6 +81,12 @@ def ends_questions(line: str) -> bool:
     return any(s.startswith(f.lower()) for f in QUESTIONS_END)
 
 
+def label(number: int) -> str:
+    """How an inline answer's question is shown in front of it: "2) How did it go, from 0
+    to 10?"."""
+    return f"{number}) {dict(QUESTIONS)[number]}"
+
+
 def question(line: str) -> tuple[int, str] | None:
     """(number, what follows the question on the same line) when the line is one of ours."""
     if len(line) > MAX_LINE:
@@ -92,3 +99,36 @@ def question(line: str) -> tuple[int, str] | None:
                 rest = _Q1_HINT.sub("", rest)
             return n, rest.strip()
     return None
+
+
+# --- subjects ---------------------------------------------------------------------------------
+
+# "Re:", "AW:", "Antw:", "RES:", "Fwd:" ... as many as the thread has collected.
+REPLY_PREFIX = re.compile(
+    r"^(?:\s*(?:re|aw|sv|vs|antw|rif|r|res|rép|réf|odp|ynt|fw|fwd|wg|tr|enc|rv|doorst)\s*"
+    r"(?:\[\d+\])?\s*[:：]\s*)+",
+    re.IGNORECASE,
+)
+_MONTHS_EN = "january|february|march|april|may|june|july|august|september|october|november|december"
+# Our subjects (checkin-subject.txt, nudge-subject.txt): "Your check-in for Thursday 26
+# November", "A gentle reminder: your check-in for Thursday 26 November".
+_OUR_SUBJECT = re.compile(
+    r"^\s*(?:a\s+gentle\s+reminder\s*:\s*)?your\s+check-?in\s+for(?:\s+[a-z]+day)?"
+    rf"(?:\s+\d{{1,2}})?(?:\s+(?:{_MONTHS_EN}))?",
+    re.IGNORECASE,
+)
+_SUBJECT_EDGES = " \t-–—:|,;()[]"
+
+
+def without_reply_prefix(subject: str) -> str:
+    return REPLY_PREFIX.sub("", subject[:MAX_LINE])
+
+
+def client_subject(subject: str | None) -> str:
+    """What the client typed into the subject: ours and the reply prefixes taken off
+    ("Re: Your check-in for Thursday 26 November - yes, 7/10" -> "yes, 7/10")."""
+    text = without_reply_prefix(subject or "").strip()
+    ours = _OUR_SUBJECT.match(text)
+    if ours:
+        text = text[ours.end() :]
+    return text.strip(_SUBJECT_EDGES)

@@ -2,21 +2,27 @@
 
 Rules, in order (each exists because a real mail needed it; see the notes on reading replies):
 
-1. `>` lines (any depth, and Supercite `Name>`) are quoted; unquoted lines between them are
-   the client's inline answers and are kept, each block tagged with the question of ours it
-   follows ("> 2) How did it go, from 0 to 10?" then "7").
+1. `>` lines (any depth and indentation, and Supercite `Name>`) are quoted; unquoted lines
+   between them are the client's inline answers and are kept, each block tagged with the
+   question of ours it follows ("> 2) How did it go, from 0 to 10?" then "7"). In `text` such
+   an answer starts with its question ("2) How did it go, from 0 to 10? 7") so the therapist
+   reads what it answers; `words` has it without. `text` never holds a quoted line: a mail
+   that is nothing but quotes has no new words (its problems say so; full_text has it all).
 2. Markers of quoted history: reply headers ("On ... wrote:" in many languages, wrapped over
-   several lines), "-----Original Message-----" and kin, Outlook "From:/Sent:/To:/Subject:"
-   blocks, and the first line of our own check-in quoted without `>`.
+   several lines; one with neither address nor year counts when it gives a clock time, or
+   when `>` lines or our own check-in follow it), "-----Original Message-----" and kin,
+   Outlook "From:/Sent:/To:/Subject:" blocks, and the first line of our own check-in quoted
+   without `>`.
    * A marker with nothing of the client's above it (a bottom-post) is dropped on its own.
    * A reply header followed by `>` lines is dropped on its own: the quote is removed line by
      line and whatever the client typed below or between stays.
    * Otherwise the marker starts the quoted history and everything from it on is set aside,
      except lines typed between our four questions or after our closing line (Outlook
-     quotes without `>`, and we know our own text).
-3. Signatures: a `-- ` block at the end of a block of text (at most 12 lines), mobile
-   footers ("Sent from my iPhone", "Von meinem iPhone gesendet", ...) with what follows them
-   when that is only names, contacts and more footers. Sign-offs ("Thanks, Sam") stay.
+     quotes without `>`, and we know our own text); below the closing line they answer no
+     question of ours.
+3. Signatures (see signature.py): a `-- ` block at the end of a block of text unless the
+   client goes on below it, mobile footers in many languages, contact blocks. Sign-offs
+   ("Thanks, Sam") stay.
 4. When unsure, keep the words. Nothing is lost: `client_part` keeps everything the client
    wrote above the history, signatures included, and `elided` the rest.
 """
@@ -50,11 +56,16 @@ class Segment:
 
 @dataclass(frozen=True)
 class Trimmed:
-    text: str  # the client's new words
+    text: str  # the client's new words; an inline answer starts with the question it answers
     segments: tuple[Segment, ...]  # the same words in blocks, question text removed
     client_part: str  # everything unquoted above the quoted history, signatures included
     elided: str  # what was set aside
     unsure: bool = False  # history was cut off that is not our check-in: words may hide there
+    words: str | None = None  # `text` without the questions put in front of inline answers
+
+    @property
+    def plain(self) -> str:
+        return self.text if self.words is None else self.words
 
 
 def trim(text: str) -> Trimmed:
@@ -66,13 +77,14 @@ def trim(text: str) -> Trimmed:
     _drop_ours(lines, keep, cut)
     signature.drop(lines, keep, cut)
     blocks = _blocks(lines, keep, quoted, cut) + _rescue(lines, cut)
-    written = [i for i in range(cut) if lines[i].strip()]
-    if not blocks and written and all(quoted[i] for i in written):
-        blocks = _only_quotes(lines[:cut])
     elided = "\n".join(line for i, line in enumerate(lines) if i >= cut or not keep[i])
     unsure = cut < len(lines) and not any(_ours(x.lstrip("> ")) for x in lines[cut : cut + 400])
-    text = _render(blocks)
-    return Trimmed(text, _segments(blocks), client_part.strip("\n"), elided, unsure)
+    # A label must never recreate a line the client quoted (they may have typed after our
+    # question inside the quote): such an answer is shown without its question.
+    was_quoted = {_bare(line) for i, line in enumerate(lines) if quoted[i]}
+    text = _render(blocks, was_quoted)
+    words = _render(blocks, None)
+    return Trimmed(text, _segments(blocks), client_part.strip("\n"), elided, unsure, words)
 
 
 def prepare(text: str) -> list[str]:
@@ -131,7 +143,11 @@ def _marker_at(
             return _Marker(i, block_end, "block")
     if i in headers and not quoted[i]:
         return _Marker(i, headers[i], "header")
-    if not quoted[i] and quotes.soft_header(line) and _next_is_quote(lines, i):
+    if quoted[i]:
+        return None
+    if quotes.timed_header(line):
+        return _Marker(i, i, "header")
+    if quotes.soft_header(line) and (_next_is_quote(lines, i) or _ours_follows(lines, i)):
         return _Marker(i, i, "header")
     return None
 
@@ -139,6 +155,21 @@ def _marker_at(
 def _next_is_quote(lines: list[str], i: int) -> bool:
     nxt = next((j for j in range(i + 1, min(len(lines), i + 4)) if lines[j].strip()), None)
     return nxt is not None and quotes.is_plain_quote(lines[nxt])
+
+
+def _ours_follows(lines: list[str], i: int) -> bool:
+    """Our check-in starts within a few lines: "On Tuesday, Harbour wrote:" above it is the
+    attribution of our mail, whatever its wording lacks (no year, no address)."""
+    seen = 0
+    for j in range(i + 1, min(len(lines), i + 12)):
+        if not lines[j].strip():
+            continue
+        if _ours(lines[j].lstrip("> ")):
+            return True
+        seen += 1
+        if seen > 3:  # a greeting and a blank or two; more than that is someone's text
+            return False
+    return False
 
 
 def _apply_markers(lines: list[str], quoted: list[bool], keep: list[bool]) -> int:
@@ -193,7 +224,9 @@ def _rescue(lines: list[str], cut: int) -> list[_Block]:
     current: _Block | None = None
     state = "before"
     for line in lines[cut:]:
-        state = _rescue_state(state, line)
+        before, state = state, _rescue_state(state, line)
+        if state == "after" and before != "after":
+            current = None  # below our closing line the client answers no question of ours
         asked = template.question(line)
         if asked is not None:
             current = _Block(asked[0], [asked[1]] if asked[1] else [])
@@ -273,20 +306,6 @@ def _question_of(lines: list[str], i: int, previous: int | None, quoted: bool) -
     return None
 
 
-def _only_quotes(lines: list[str]) -> list[_Block]:
-    """A mail that is nothing but `>` lines, none of them ours: keep them, they may be all
-    the client sent (never return nothing when something was written)."""
-    texts = [line for line in lines if line.strip()]
-    if any(_ours_or_header(t) for t in texts):
-        return []
-    return [_Block(None, [line for line in lines])]
-
-
-def _ours_or_header(line: str) -> bool:
-    bare = line.lstrip("> ")
-    return _ours(bare) or quotes.is_header(bare.strip())
-
-
 def _ours(line: str) -> bool:
     return bool(
         template.question(line)
@@ -296,10 +315,29 @@ def _ours(line: str) -> bool:
     )
 
 
-def _render(blocks: list[_Block]) -> str:
-    parts = ["\n".join(_strip_blank_edges(b.lines)) for b in blocks]
+def _render(blocks: list[_Block], was_quoted: set[str] | None) -> str:
+    """Blocks apart by a blank line; with `was_quoted` given, an answer to one of our
+    questions starts with that question ("2) How did it go, from 0 to 10? 7"), so the
+    therapist reads what it answers."""
+    parts = []
+    for block in blocks:
+        lines = _strip_blank_edges(block.lines)
+        if lines and was_quoted is not None and block.question is not None:
+            lines = _labelled(block.question, lines, was_quoted)
+        parts.append("\n".join(lines))
     text = "\n\n".join(p for p in parts if p.strip())
     return _strip_rules_at_end(text)
+
+
+def _labelled(question: int, lines: list[str], was_quoted: set[str]) -> list[str]:
+    if template.question(lines[0]) is not None:
+        return lines  # the client's own line already carries the question
+    label = f"{template.label(question)} {lines[0].strip()}"
+    return lines if _bare(label) in was_quoted else [label, *lines[1:]]
+
+
+def _bare(line: str) -> str:
+    return " ".join(line.lstrip(" \t>").split())
 
 
 def _strip_blank_edges(lines: list[str]) -> list[str]:
