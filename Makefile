@@ -25,7 +25,8 @@ lint: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/checkin demo
 
-bench: bench-trim
+bench: $(STAMP) bench-trim
+	$(BIN)/python bench/run.py
 
 bench-trim:
 	test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)

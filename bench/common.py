@@ -1,0 +1,165 @@
+"""What every benchmark shares: sizes, timing, peak RSS of a child, results.json, the table.
+
+Each benchmark module has `run(tiny: bool, size: int | None) -> dict` returning its figures
+(each beside its floor from the same run, and their ratio) and a `main()` that parses the
+common arguments, runs, prints its table and merges `{KEY: figures}` into bench/results.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+RESULTS = HERE / "results.json"
+
+
+class Skip(Exception):
+    """A benchmark's server (Dovecot, PostgreSQL) is missing: say so, and go on."""
+
+
+@dataclass
+class Row:
+    """One line of the table: a figure beside its floor, and how far from the goal."""
+
+    bench: str
+    figure: str
+    value: float
+    floor: float | None = None
+    ratio: float | None = None
+    goal: str = ""
+
+    @property
+    def met(self) -> str:
+        if not self.goal or self.ratio is None:
+            return ""
+        op, bound = self.goal.split()[-2:]
+        ok = self.ratio >= float(bound) if op == ">=" else self.ratio <= float(bound)
+        return "yes" if ok else "NO"
+
+
+def parse_args(description: str, argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--tiny", action="store_true", help="~20 messages: a smoke run (tests)")
+    parser.add_argument("--size", type=int, default=None, help="override the main size")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="results file to merge")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave results")
+    return parser.parse_args(argv)
+
+
+def size_of(tiny: bool, size: int | None, full: int, small: int = 20) -> int:
+    if size is not None:
+        return size
+    return small if tiny else full
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    """Seconds of wall time for one call, and its result."""
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+def free_port() -> int:
+    """aiosmtpd 1.4 cannot take port 0, so ask the kernel for a free one first."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Child:
+    seconds: float
+    peak_rss_mb: float
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run_child(cmd: Sequence[str], env: dict[str, str] | None = None, cwd: Path = ROOT) -> Child:
+    """Run a command; its wall time and its own peak RSS (os.wait4, so earlier children's
+    peaks, which RUSAGE_CHILDREN would keep, do not count)."""
+    import tempfile
+
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(list(cmd), stdout=out, stderr=err, env=env, cwd=cwd)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
+    # Linux reports ru_maxrss in KiB.
+    return Child(seconds, usage.ru_maxrss / 1024, proc.returncode, stdout, stderr)
+
+
+def merge_results(path: Path, key: str, figures: dict[str, Any]) -> None:
+    """Replace `key` in the results file, keeping every other key (e.g. `trim`)."""
+    data: dict[str, Any] = {}
+    if path.exists():
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError:
+            data = {}
+    data[key] = figures
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def fmt(value: float | None) -> str:
+    if value is None:
+        return "-"
+    if value >= 100:
+        return f"{value:,.0f}"
+    if value >= 10:
+        return f"{value:.1f}"
+    return f"{value:.3g}"
+
+
+def table(rows: Sequence[Row]) -> str:
+    head = ("benchmark", "figure", "value", "floor", "ratio", "goal", "met")
+    body = [
+        (r.bench, r.figure, fmt(r.value), fmt(r.floor), fmt(r.ratio), r.goal, r.met) for r in rows
+    ]
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *body, strict=True)]
+    lines = [
+        "  ".join(str(x).ljust(w) for x, w in zip(line, widths, strict=True))
+        for line in [head, *body]
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+@contextmanager
+def note(message: str) -> Iterator[None]:
+    """Progress on stderr, so a two-minute run does not look stuck."""
+    print(f"[bench] {message} ...", file=sys.stderr, flush=True)
+    start = time.perf_counter()
+    yield
+    print(f"[bench] {message}: {time.perf_counter() - start:.1f}s", file=sys.stderr, flush=True)
+
+
+def main_for(key: str, run: Callable[[bool, int | None], dict], rows: Callable[[dict], list[Row]],
+             description: str, argv: Sequence[str] | None = None) -> int:  # fmt: skip
+    args = parse_args(description, argv)
+    try:
+        figures = run(args.tiny, args.size)
+    except Skip as exc:
+        print(f"{key}: skipped: {exc}")
+        return 0
+    print(table(rows(figures)))
+    print(json.dumps({key: figures}, sort_keys=True))
+    if not args.no_write:
+        merge_results(args.results, key, figures)
+    return 0
