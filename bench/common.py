@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -87,22 +86,40 @@ class Child:
     stderr: str
 
 
+# Linux's ru_maxrss of a child counts the memory of the process it was forked from until exec
+# (a 130 MB pytest makes every child look 130 MB). A small fresh Python launches the command
+# and reports the command's own peak: only the launcher's few MB are inherited.
+_LAUNCHER = """
+import os, sys
+pid = os.posix_spawn(sys.argv[2], sys.argv[2:], os.environ)
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as f:
+    f.write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def run_child(cmd: Sequence[str], env: dict[str, str] | None = None, cwd: Path = ROOT) -> Child:
-    """Run a command; its wall time and its own peak RSS (os.wait4, so earlier children's
-    peaks, which RUSAGE_CHILDREN would keep, do not count)."""
+    """Run a command; its wall time and its own peak RSS in MB."""
+    import shutil
     import tempfile
 
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    program = shutil.which(cmd[0]) or cmd[0]
+    with tempfile.TemporaryDirectory() as folder:
+        peak = Path(folder) / "maxrss"
+        launcher = [sys.executable, "-S", "-c", _LAUNCHER, str(peak), program, *cmd[1:]]
         start = time.perf_counter()
-        proc = subprocess.Popen(list(cmd), stdout=out, stderr=err, env=env, cwd=cwd)
-        _, status, usage = os.wait4(proc.pid, 0)
+        done = subprocess.run(launcher, capture_output=True, env=env, cwd=cwd, check=False)
         seconds = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
+        kib = int(peak.read_text() or 0) if peak.exists() else 0
     # Linux reports ru_maxrss in KiB.
-    return Child(seconds, usage.ru_maxrss / 1024, proc.returncode, stdout, stderr)
+    return Child(
+        seconds,
+        kib / 1024,
+        done.returncode,
+        done.stdout.decode(errors="replace"),
+        done.stderr.decode(errors="replace"),
+    )
 
 
 def merge_results(path: Path, key: str, figures: dict[str, Any]) -> None:
