@@ -358,3 +358,13 @@ def test_the_backup_gets_every_alert_and_a_failed_alert_is_retried_and_shown(
     ]
     [safety] = [m for m in smtp_server.sink.messages if m["Subject"].startswith("We read")]
     assert "Call 999 now." in safety.get_body(("plain",)).get_content()
+
+
+def test_doctors_test_message_is_kept_but_needs_nobody(
+    config: Path, smtp_server: SmtpServer, dovecot: Dovecot, mailbox_user: MailUser
+) -> None:
+    probe = reply(None, "checkin doctor round trip", sender="checkin@practice.test",
+                  X_Checkin_Doctor="abc123", Auto_Submitted="auto-generated")  # fmt: skip
+    dovecot.deliver(mailbox_user.user, probe)
+    assert "1 fetched, 1 new, 1 understood, 0 need review" in poll(config).output
+    assert "Messages needing review (0)" in cli(config, "status").output

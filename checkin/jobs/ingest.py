@@ -13,6 +13,8 @@ import json
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from email.parser import BytesHeaderParser
+from email.utils import parseaddr
 
 from sqlalchemy import Engine
 
@@ -119,6 +121,8 @@ def _understood(
     practice: Practice, raw: RawMessage, lookup: outcomes.StoreLookup, addresses: dict[str, str]
 ) -> tuple[Reply, list[act.Effect]]:
     u = understand(raw.raw)
+    if _doctor_probe(practice, raw):
+        return _probe(raw), []
     if u.kind == "bounce":
         who = _bounce_owner(u, lookup)
         detail = f"bounce for {', '.join(u.bounce_recipients) or 'an unknown address'}"
@@ -137,6 +141,24 @@ def _understood(
             effects += act.risk_effects(u.kind, u.sender, u.message_id, owner, recipients)
     kind = "too_large" if raw.headers_only else u.kind
     return _row(raw, u, who, kind), effects
+
+
+def _doctor_probe(practice: Practice, raw: RawMessage) -> bool:
+    """`checkin doctor`'s test message, from the practice to itself: kept, but nobody's news."""
+    ours = parseaddr(practice.mail.from_addr)[1].lower()
+    headers = BytesHeaderParser().parsebytes(raw.raw)
+    return raw.sender == ours and headers.get("X-Checkin-Doctor") is not None
+
+
+def _probe(raw: RawMessage) -> Reply:
+    assert raw.id is not None
+    return Reply(
+        raw_id=raw.id,
+        received_at=raw.fetched_at,
+        kind="auto_reply",
+        attribution="unattributed",
+        reason="checkin doctor's test message",
+    )
 
 
 def _unreadable(raw: RawMessage, error: str) -> Reply:
