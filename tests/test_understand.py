@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bench import trim_accuracy
 from checkin.core.understand import Reply, dates, template, understand
 from checkin.core.understand.signature import is_footer
 from checkin.core.understand.trim import trim
@@ -1276,31 +1277,11 @@ def test_footer_detection_keeps_sentences():
 
 
 TRIMMER = CORPORA / "email_reply_trimmer" / "test"
-# Files where email_reply_trimmer keeps `>` lines (the ones the writer answered between, or a
-# mail that is nothing but a quote); `text` never holds a quoted line, on purpose. They are
-# scored with `>` lines removed.
-KEEPS_QUOTES = {
-    "quote_and_text",
-    "quote_only",
-    "embedded_email_7",
-    "embedded_email_16",
-    "embedded_email_17",
-}
-
-
-def _normalise(text: str) -> str:
-    lines = [line.rstrip() for line in text.replace("\r\n", "\n").split("\n")]
-    return "\n".join(lines).strip("\n")
-
-
-def _without_quotes(text: str) -> str:
-    kept = [line for line in text.split("\n") if not line.lstrip().startswith(">")]
-    out: list[str] = []
-    for line in kept:
-        if not line.strip() and out and not out[-1].strip():
-            continue
-        out.append(line)
-    return _normalise("\n".join(out))
+# The corpus's scoring rules (normalising, and the files whose labels keep `>` lines, scored
+# with them removed) are the benchmark's, so the test and `make bench-trim` count alike.
+_normalise = trim_accuracy.normalise
+_without_quotes = trim_accuracy.without_quotes
+KEEPS_QUOTES = trim_accuracy.KEEPS_QUOTES
 
 
 @pytest.mark.skipif(not TRIMMER.is_dir(), reason="public corpus not present")
