@@ -5,7 +5,9 @@ Written as YAML and read back with `checkin.config.load`, as the real program do
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import yaml
 
@@ -75,3 +77,40 @@ def practice_dict(
 def write_and_load(path: Path, data: dict) -> Practice:
     path.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
     return load(path)
+
+
+def due_now_dict(
+    smtp_port: int,
+    database_url: str,
+    clients: int = 1,
+    imap: dict | None = None,
+    now: datetime | None = None,
+    ago: timedelta = timedelta(minutes=2),
+) -> dict:
+    """`practice_dict` with every client's one check-in due `ago` before `now` (default: now).
+
+    `checkin run` reads the system clock and has no `--at`, so the practice is moved to the
+    clock instead: each client lives in a fixed-offset zone where it is midday now (never in
+    the default quiet hours, never near midnight), with a daily check-in at the minute that
+    was `ago` ago, well inside the default six-hour catch-up.
+    """
+    moment = (now or datetime.now(UTC)) - ago
+    zone = _midday_zone(moment)
+    local = moment.astimezone(ZoneInfo(zone))
+    today = local.date()
+    data = practice_dict(smtp_port, database_url, clients=clients, imap=imap)
+    for client in data["clients"]:
+        client["timezone"] = zone
+        client["consent"] = (today - timedelta(days=30)).isoformat()
+        for experiment in client["experiments"]:
+            experiment["cadence"]["time"] = f"{local:%H:%M}"
+            experiment["start"] = (today - timedelta(days=7)).isoformat()
+            experiment["end"] = (today + timedelta(days=30)).isoformat()
+    return data
+
+
+def _midday_zone(moment: datetime) -> str:
+    """An IANA fixed-offset zone whose clock reads 12:xx at `moment` (Etc/GMT signs are POSIX:
+    Etc/GMT-3 is three hours *ahead* of UTC)."""
+    offset = 12 - moment.astimezone(UTC).hour  # -11 .. 12 hours
+    return "Etc/UTC" if offset == 0 else f"Etc/GMT{-offset:+d}"
