@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
-from email.message import EmailMessage
 
 from sqlalchemy import Engine
 
 from checkin.core import weekly
 from checkin.core.digest import Digest, build_digest, digest_context, digest_json
-from checkin.mail.compose import Rendered, Templates, build_message, domain_of
+from checkin.mail.compose import Outgoing, Rendered, Templates, build_message, domain_of
 from checkin.practice import Practice
 from checkin.store import outbox
 from checkin.store.models import Outbox
@@ -73,7 +72,7 @@ def _message(practice: Practice, w: weekly.DigestWindow) -> NewMessage:
 
 def compose_digest(
     practice: Practice, engine: Engine, templates: Templates, row: Outbox, now: datetime
-) -> EmailMessage:
+) -> Outgoing:
     start, _, end = (row.detail or "").partition("|")
     window = weekly.DigestWindow(
         row.therapist_id or "", row.slot or "", datetime.fromisoformat(start),

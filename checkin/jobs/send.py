@@ -6,11 +6,11 @@ import json
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from email.message import EmailMessage
 
 from jinja2 import TemplateError
 from sqlalchemy import Engine
@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from checkin.clock import Clock
 from checkin.core import cadence
 from checkin.errors import PermanentFailure, TemporaryFailure
-from checkin.mail.compose import Templates, build_message, reply_address
+from checkin.mail.compose import Outgoing, Templates, build_message, reply_address
 from checkin.mail.smtp import SmtpSender
 from checkin.practice import Practice
 from checkin.store import clients, outbox, outcomes
@@ -28,6 +28,8 @@ log = logging.getLogger("checkin.send")
 
 # A check-in that could not go out within a day is stale: the client would get it out of step.
 GIVE_UP_AFTER = timedelta(hours=24)
+# Rows claimed per transaction: one commit for fifty messages instead of fifty.
+BATCH = 50
 
 
 @dataclass
@@ -59,16 +61,68 @@ def send_pending(
     report = SendReport()
     with SmtpSender(practice.mail.smtp) as smtp:
         while not should_stop():
-            row = outbox.claim(engine, clock.now(), worker)
-            if row is None:
+            batch = outbox.claim_batch(engine, clock.now(), worker, BATCH)
+            if not batch:
                 break
-            _send_one(practice, engine, clock, templates, smtp, worker, row, report)
+            _send_batch(
+                practice, engine, clock, templates, smtp, worker, batch, should_stop, report
+            )
     return report
+
+
+def _send_batch(
+    practice: Practice,
+    engine: Engine,
+    clock: Clock,
+    templates: Templates,
+    smtp: SmtpSender,
+    worker: str,
+    batch: list[Outbox],
+    should_stop: Callable[[], bool],
+    report: SendReport,
+) -> None:
+    """Rows we hold; any we stop short of (asked to stop, lease half gone) are given back."""
+    known = Known(engine, batch)
+    lease_ends = clock.now() + outbox.LEASE / 2
+    for i, row in enumerate(batch):
+        if should_stop() or clock.now() > lease_ends:
+            outbox.release_many(engine, [r.id for r in batch[i:] if r.id is not None], worker)
+            return
+        _send_one(practice, known, clock, templates, smtp, worker, row, report)
+
+
+class Known:
+    """What a batch needs from the store, read once for all its rows.
+
+    Client states are read again when they are older than a second, so a STOP or a bounce
+    stored by the watcher meanwhile still cancels the next message, as it did row by row.
+    """
+
+    FRESH = 1.0
+
+    def __init__(self, engine: Engine, batch: list[Outbox]):
+        self.engine = engine
+        ids = [r.parent_id for r in batch if r.parent_id]
+        self.parents = outbox.get_many(engine, ids)
+        pairs = {(r.client_id, r.experiment_id) for r in batch if r.kind in ("checkin", "nudge")}
+        self.plans = outcomes.last_plans(engine, [(c, e) for c, e in pairs if c and e])
+        self._clients = sorted({r.client_id for r in batch if r.client_id})
+        self._states: dict[str, cadence.ClientState] = {}
+        self._read_at = -self.FRESH
+
+    def state(self, client_id: str) -> cadence.ClientState:
+        if time.monotonic() - self._read_at >= self.FRESH:
+            self._states = clients.states(self.engine, self._clients)
+            self._read_at = time.monotonic()
+        return self._states.get(client_id) or clients.states(self.engine, [client_id])[client_id]
+
+    def parent(self, row: Outbox) -> Outbox | None:
+        return self.parents.get(row.parent_id) if row.parent_id else None
 
 
 def _send_one(
     practice: Practice,
-    engine: Engine,
+    known: Known,
     clock: Clock,
     templates: Templates,
     smtp: SmtpSender,
@@ -77,14 +131,15 @@ def _send_one(
     report: SendReport,
 ) -> None:
     assert row.id is not None
-    reason = _why_not(practice, engine, row, clock.now())
+    engine = known.engine
+    reason = _why_not(practice, known, row, clock.now())
     if reason:
         outbox.cancel(engine, row.id, worker, reason)
         report.cancelled += 1
         log.info("outbox %s %s cancelled: %s", row.id, row.kind, reason)
         return
     try:
-        smtp.send(compose(practice, engine, templates, row, clock.now()))
+        smtp.send(compose(practice, known, templates, row, clock.now()))
     except PermanentFailure as exc:
         outbox.mark_failed(engine, row.id, worker, str(exc))
         report.failed += 1
@@ -113,12 +168,12 @@ def _retry_or_give_up(
     log.info("outbox %s %s will retry at %s", row.id, row.kind, at.isoformat(timespec="seconds"))
 
 
-def _why_not(practice: Practice, engine: Engine, row: Outbox, now: datetime) -> str | None:
+def _why_not(practice: Practice, known: Known, row: Outbox, now: datetime) -> str | None:
     """Re-check at send time: a STOP or a bounce may have arrived since the row was planned."""
     if row.kind in ("confirm", "safety"):
         # A STOP is confirmed to a client who is, by then, stopped, and the safety message
         # goes whatever their status: only a bounce prevents either.
-        bouncing = clients.states(engine, [row.client_id or ""])[row.client_id or ""].bouncing
+        bouncing = known.state(row.client_id or "").bouncing
         return "address bounced" if row.recipient.lower() in bouncing else None
     if row.kind == "digest":
         return (
@@ -131,45 +186,48 @@ def _why_not(practice: Practice, engine: Engine, row: Outbox, now: datetime) -> 
     client = practice.client(row.client_id or "")
     if client is None or not any(e.id == row.experiment_id for e in client.experiments):
         return "client or experiment no longer in the practice file"
-    state = clients.states(engine, [client.id])[client.id]
+    state = known.state(client.id)
     if not cadence.can_send(client, state, now):
         return "client stopped, paused, without consent or bouncing"
     if row.recipient.lower() in state.bouncing:
         return "address bounced"
-    if row.kind == "nudge" and _answered_parent(engine, row):
+    if row.kind == "nudge" and _answered_parent(known, row):
         return "answered before the reminder went out"
     return None
 
 
-def _answered_parent(engine: Engine, row: Outbox) -> bool:
-    parent = outbox.get(engine, row.parent_id) if row.parent_id else None
+def _answered_parent(known: Known, row: Outbox) -> bool:
+    # Read now, not from the batch: the answer may have arrived while the batch was sending.
+    parent = outbox.get(known.engine, row.parent_id) if row.parent_id else None
     return parent is not None and parent.answered_at is not None
 
 
 def compose(
-    practice: Practice, engine: Engine, templates: Templates, row: Outbox, now: datetime
-) -> EmailMessage:
+    practice: Practice, known: Known, templates: Templates, row: Outbox, now: datetime
+) -> Outgoing:
     from checkin.jobs.digest import compose_digest
 
+    if row.kind == "digest":
+        return compose_digest(practice, known.engine, templates, row, now)
+
     composers = {
-        "digest": compose_digest,
         "checkin": _checkin,
         "nudge": _checkin,
         "confirm": _confirmation,
         "safety": _safety,
         "alert": _alert,
     }
-    return composers[row.kind](practice, engine, templates, row, now)
+    return composers[row.kind](practice, known, templates, row, now)
 
 
 def _checkin(
-    practice: Practice, engine: Engine, templates: Templates, row: Outbox, now: datetime
-) -> EmailMessage:
+    practice: Practice, known: Known, templates: Templates, row: Outbox, now: datetime
+) -> Outgoing:
     client = practice.client(row.client_id or "")
     assert client is not None
     experiment = next(e for e in client.experiments if e.id == row.experiment_id)
     therapist = practice.therapist(client.therapist)
-    parent = outbox.get(engine, row.parent_id) if row.parent_id else None
+    parent = known.parent(row)
     token = (parent.token if parent else row.token) or ""
     context = {
         "practice_name": practice.name,
@@ -177,7 +235,7 @@ def _checkin(
         "therapist_name": therapist.name if therapist else "your therapist",
         "experiment_title": experiment.title,
         "day": _day(row.slot or ""),
-        "last_plan": outcomes.last_plan(engine, client.id, experiment.id),
+        "last_plan": known.plans.get((client.id, experiment.id)),
     }
     reply_to = reply_address(practice.mail.from_addr, token) if token else None
     return build_message(
@@ -194,8 +252,8 @@ def _checkin(
 
 
 def _safety(
-    practice: Practice, engine: Engine, templates: Templates, row: Outbox, now: datetime
-) -> EmailMessage:
+    practice: Practice, known: Known, templates: Templates, row: Outbox, now: datetime
+) -> Outgoing:
     client = practice.client(row.client_id or "")
     context = {
         "practice_name": practice.name,
@@ -216,10 +274,10 @@ def _safety(
 
 
 def _alert(
-    practice: Practice, engine: Engine, templates: Templates, row: Outbox, now: datetime
-) -> EmailMessage:
-    reply = outcomes.get_reply(engine, int(row.detail or 0))
-    raw = outcomes.get_raw(engine, reply.raw_id) if reply else None
+    practice: Practice, known: Known, templates: Templates, row: Outbox, now: datetime
+) -> Outgoing:
+    reply = outcomes.get_reply(known.engine, int(row.detail or 0))
+    raw = outcomes.get_raw(known.engine, reply.raw_id) if reply else None
     client = practice.client(row.client_id or "")
     therapist = practice.therapist(row.therapist_id or "")
     zone = therapist.timezone if therapist else practice.timezone
@@ -248,8 +306,8 @@ def _alert(
 
 
 def _confirmation(
-    practice: Practice, engine: Engine, templates: Templates, row: Outbox, now: datetime
-) -> EmailMessage:
+    practice: Practice, known: Known, templates: Templates, row: Outbox, now: datetime
+) -> Outgoing:
     client = practice.client(row.client_id or "")
     assert client is not None
     command, _, until = (row.detail or "").partition(":")

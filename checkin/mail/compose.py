@@ -7,12 +7,16 @@ Client words only ever arrive as variables: escaped in HTML, never parsed as a t
 
 from __future__ import annotations
 
+import binascii
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from email.headerregistry import Address
+from email import message_from_bytes, policy
+from email.header import Header
 from email.message import EmailMessage
-from email.utils import format_datetime, parseaddr
+from email.utils import format_datetime, formataddr, parseaddr
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -55,14 +59,33 @@ class Templates:
         return Rendered(subject=subject, text=one("body.txt"), html=one("body.html"))
 
 
+@lru_cache(maxsize=64)
+def _bare(address: str) -> str:
+    """The addr-spec of 'Name <a@b>' (the practice's own From, parsed once per process)."""
+    return parseaddr(address)[1]
+
+
 def domain_of(address: str) -> str:
-    return parseaddr(address)[1].rpartition("@")[2]
+    return _bare(address).rpartition("@")[2]
 
 
 def reply_address(from_addr: str, token: str) -> str:
     """`checkin+TOKEN@domain`: plus-addressing lands in the same mailbox on common providers."""
-    local, _, domain = parseaddr(from_addr)[1].rpartition("@")
+    local, _, domain = _bare(from_addr).rpartition("@")
     return f"{local.split('+')[0]}+{token}@{domain}"
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message ready for SMTP: the envelope and the exact bytes of DATA (CRLF lines)."""
+
+    sender: str
+    recipient: str
+    data: bytes
+    smtputf8: bool = False
+
+    def parsed(self) -> EmailMessage:
+        return message_from_bytes(self.data, policy=policy.default)  # type: ignore[return-value]
 
 
 def build_message(
@@ -77,34 +100,90 @@ def build_message(
     in_reply_to: str | None = None,
     unsubscribe: str | None = None,
     auto_submitted: str | None = "auto-generated",
-) -> EmailMessage:
-    msg = EmailMessage()
-    msg["From"] = _address(from_addr)
-    msg["To"] = _address(to, to_name)
-    msg["Subject"] = rendered.subject
-    msg["Date"] = format_datetime(now)
-    msg["Message-ID"] = message_id
+) -> Outgoing:
+    """A multipart/alternative message, written out directly.
+
+    The standard library's EmailMessage parses every header it is given and flattens the tree
+    again to send it: two thirds of the cost of a check-in. Here each header is encoded once
+    with the same standard library pieces (RFC 2047 words, quoted-printable bodies).
+    """
+    sender = _addr_spec(_bare(from_addr))
+    recipient = _addr_spec(to)
+    headers = [
+        ("From", _mailbox(from_addr)),
+        ("To", _mailbox(to, to_name)),
+        ("Subject", _encoded(rendered.subject, "Subject")),
+        ("Date", format_datetime(now)),
+        ("Message-ID", message_id),
+    ]
     if reply_to:
-        msg["Reply-To"] = _address(reply_to)
+        headers.append(("Reply-To", _addr_spec(reply_to)))
     if in_reply_to:
-        msg["In-Reply-To"] = in_reply_to
-        msg["References"] = in_reply_to
+        headers += [("In-Reply-To", in_reply_to), ("References", in_reply_to)]
     if auto_submitted:
         # RFC 3834: out-of-office robots should not answer us ("auto-replied" for our answers
         # to a client's command), and we can tell their mail apart from a person's.
-        msg["Auto-Submitted"] = auto_submitted
-        msg["X-Auto-Response-Suppress"] = "All"
+        headers += [("Auto-Submitted", auto_submitted), ("X-Auto-Response-Suppress", "All")]
     if unsubscribe:
-        msg["List-Unsubscribe"] = f"<mailto:{unsubscribe}?subject=STOP>"
-    msg.set_content(rendered.text, cte="quoted-printable")
-    msg.add_alternative(rendered.html, subtype="html", cte="quoted-printable")
-    # The bodies are encoded by now; lift the 78-column header fold so single long tokens
-    # (List-Unsubscribe, Message-ID) stay on their own line: some parsers keep the fold's space.
-    msg.policy = msg.policy.clone(max_line_length=998)
-    return msg
+        headers.append(("List-Unsubscribe", f"<mailto:{_addr_spec(unsubscribe)}?subject=STOP>"))
+    boundary = f"=_checkin_{secrets.token_hex(12)}"
+    lines = [f"{name}: {value}" for name, value in headers]
+    lines += [
+        "MIME-Version: 1.0",
+        f'Content-Type: multipart/alternative; boundary="{boundary}"',
+        "",
+        _part(boundary, "plain", rendered.text),
+        _part(boundary, "html", rendered.html),
+        f"--{boundary}--",
+        "",
+    ]
+    data = "\r\n".join(lines).encode("utf-8")
+    return Outgoing(sender, recipient, data, smtputf8=not (sender + recipient).isascii())
 
 
-def _address(value: str, name: str | None = None) -> Address:
+def _part(boundary: str, subtype: str, body: str) -> str:
+    text = body.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.endswith("\n"):
+        text += "\n"
+    encoded = binascii.b2a_qp(text.encode("utf-8"), quotetabs=False, istext=True).decode("ascii")
+    return "\r\n".join(
+        [
+            f"--{boundary}",
+            f'Content-Type: text/{subtype}; charset="utf-8"',
+            "Content-Transfer-Encoding: quoted-printable",
+            "",
+            # The line break before the next boundary belongs to the boundary (RFC 2046), so
+            # the body keeps its own last one.
+            encoded.replace("\n", "\r\n"),
+        ]
+    )
+
+
+def _encoded(value: str, name: str) -> str:
+    """An unstructured header: as is when it is short ASCII, otherwise RFC 2047 words, folded."""
+    value = " ".join(value.split())
+    if value.isascii() and len(name) + len(value) < 76:
+        return value
+    charset = "us-ascii" if value.isascii() else "utf-8"
+    return Header(value, charset, header_name=name).encode(linesep="\r\n")
+
+
+@lru_cache(maxsize=4096)
+def _mailbox(value: str, name: str | None = None) -> str:
     parsed_name, addr = parseaddr(value)
-    local, _, domain = addr.rpartition("@")
-    return Address(display_name=name or parsed_name, username=local, domain=domain)
+    display = " ".join((name or parsed_name).split())
+    spec = _addr_spec(addr)
+    if not display:
+        return spec
+    if display.isascii():
+        return formataddr((display, spec))
+    return f"{Header(display, 'utf-8').encode(linesep=chr(13) + chr(10))} <{spec}>"
+
+
+def _addr_spec(addr: str) -> str:
+    """An international domain is sent as IDNA (any server takes it); a non-ASCII local part
+    cannot be, so it stays UTF-8 and the message goes with SMTPUTF8."""
+    local, _, domain = addr.strip().rpartition("@")
+    if not domain.isascii():
+        domain = domain.encode("idna").decode("ascii")
+    return f"{local}@{domain}"

@@ -10,6 +10,7 @@ from email.message import EmailMessage
 from types import TracebackType
 
 from checkin.errors import PermanentFailure, TemporaryFailure
+from checkin.mail.compose import Outgoing
 from checkin.mail.oauth2 import access_token, xoauth2_string
 from checkin.practice import Server
 
@@ -32,10 +33,10 @@ class SmtpSender:
     def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
         self.close()
 
-    def send(self, msg: EmailMessage) -> None:
+    def send(self, msg: Outgoing | EmailMessage) -> None:
         try:
             smtp = self._smtp or self._connect()
-            refused = smtp.send_message(msg)
+            refused = self._transmit(smtp, msg)
         except smtplib.SMTPRecipientsRefused as exc:
             self.close()
             code, text = next(iter(exc.recipients.values()))
@@ -56,6 +57,13 @@ class SmtpSender:
         if refused:
             code, text = next(iter(refused.values()))
             raise _failure(code, text)
+
+    @staticmethod
+    def _transmit(smtp: smtplib.SMTP, msg: Outgoing | EmailMessage) -> dict[str, tuple[int, bytes]]:
+        if isinstance(msg, EmailMessage):
+            return smtp.send_message(msg)
+        options = ["SMTPUTF8"] if msg.smtputf8 else []
+        return smtp.sendmail(msg.sender, [msg.recipient], msg.data, mail_options=options)
 
     def close(self) -> None:
         if self._smtp is not None:

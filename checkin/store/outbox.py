@@ -12,11 +12,21 @@ from base64 import b32encode
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, Engine, and_, exists, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Engine,
+    and_,
+    bindparam,
+    exists,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import aliased
 
 from checkin.core.attribute import token_hash
-from checkin.store.db import insert_new, session
+from checkin.store.db import insert_new, repeatable_write, session
 from checkin.store.models import Outbox
 
 LEASE = timedelta(minutes=5)
@@ -85,51 +95,81 @@ def _claimable(now: datetime) -> ColumnElement[bool]:
 
 
 def claim(engine: Engine, now: datetime, worker: str, lease: timedelta = LEASE) -> Outbox | None:
-    """Take the oldest row that is due; None when there is nothing to send.
+    """Take the oldest row that is due; None when there is nothing to send."""
+    rows = claim_batch(engine, now, worker, 1, lease)
+    return rows[0] if rows else None
+
+
+def claim_batch(
+    engine: Engine, now: datetime, worker: str, limit: int, lease: timedelta = LEASE
+) -> list[Outbox]:
+    """Take up to `limit` of the oldest due rows in one transaction, oldest first.
 
     PostgreSQL skips rows another worker holds; SQLite serialises writers (BEGIN IMMEDIATE).
-    The conditional UPDATE is the real guard: if its row count is not 1, someone else won.
+    The conditional UPDATE is the real guard: only rows it changed to ours come back.
     """
     with session(engine) as s:
-        chosen = s.execute(
-            select(Outbox.id)
-            .where(_claimable(now))
-            .order_by(Outbox.send_after, Outbox.id)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        ).scalar_one_or_none()
-        if chosen is None:
-            return None
-        won = s.execute(
+        chosen = list(
+            s.execute(
+                select(Outbox.id)
+                .where(_claimable(now))
+                .order_by(Outbox.send_after, Outbox.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            ).scalars()
+        )
+        if not chosen:
+            return []
+        s.execute(
             update(Outbox)
-            .where(Outbox.id == chosen, _claimable(now))
+            .where(Outbox.id.in_(chosen), _claimable(now))
             .values(
                 status="sending",
                 claimed_until=now + lease,
                 claimed_by=worker,
                 attempts=Outbox.attempts + 1,
             )
+            .execution_options(synchronize_session=False)
         )
+        won = s.execute(
+            select(Outbox)
+            .where(Outbox.id.in_(chosen), Outbox.status == "sending", Outbox.claimed_by == worker)
+            .order_by(Outbox.send_after, Outbox.id)
+        ).scalars()
+        rows = list(won)
         s.commit()
-        if won.rowcount != 1:
-            return None
-        return s.get(Outbox, chosen, populate_existing=True)
+        return rows
 
 
 def _finish(engine: Engine, row_id: int, worker: str, **values: object) -> bool:
     """Change a row we still hold; False when our lease was lost to another sender."""
-    with session(engine) as s:
-        result = s.execute(
+    with engine.begin() as conn:
+        result = conn.execute(
             update(Outbox)
             .where(Outbox.id == row_id, Outbox.status == "sending", Outbox.claimed_by == worker)
             .values(claimed_until=None, **values)
         )
-        s.commit()
         return result.rowcount == 1
 
 
+_table = Outbox.__table__  # type: ignore[attr-defined]
+# Built once: marking a row sent runs once per message, and building the statement (not
+# running it) was most of its cost.
+_MARK_SENT = (
+    update(_table)
+    .where(
+        _table.c.id == bindparam("row_id"),
+        _table.c.status == "sending",
+        _table.c.claimed_by == bindparam("worker"),
+    )
+    .values(status="sent", sent_at=bindparam("now"), claimed_until=None, last_error=None)
+)
+
+
 def mark_sent(engine: Engine, row_id: int, worker: str, now: datetime) -> bool:
-    return _finish(engine, row_id, worker, status="sent", sent_at=now, last_error=None)
+    with repeatable_write(engine) as conn:
+        result = conn.execute(_MARK_SENT, {"row_id": row_id, "worker": worker, "now": now})
+        return result.rowcount == 1
 
 
 def mark_retry(engine: Engine, row_id: int, worker: str, at: datetime, error: str) -> bool:
@@ -146,14 +186,22 @@ def cancel(engine: Engine, row_id: int, worker: str, reason: str) -> bool:
 
 def release(engine: Engine, row_id: int, worker: str) -> bool:
     """Give a claimed row back untouched (clean shutdown before it was sent)."""
-    with session(engine) as s:
-        result = s.execute(
+    return release_many(engine, [row_id], worker) == 1
+
+
+def release_many(engine: Engine, row_ids: list[int], worker: str) -> int:
+    """Give claimed rows back untouched; how many were still ours."""
+    if not row_ids:
+        return 0
+    with engine.begin() as conn:
+        result = conn.execute(
             update(Outbox)
-            .where(Outbox.id == row_id, Outbox.status == "sending", Outbox.claimed_by == worker)
-            .values(status="pending", claimed_until=None, attempts=Outbox.attempts - 1)
+            .where(Outbox.id.in_(row_ids), Outbox.status == "sending", Outbox.claimed_by == worker)
+            .values(
+                status="pending", claimed_until=None, claimed_by=None, attempts=Outbox.attempts - 1
+            )
         )
-        s.commit()
-        return result.rowcount == 1
+        return result.rowcount
 
 
 def latest_slots(engine: Engine, kind: str = "checkin") -> dict[tuple[str, str], str]:
@@ -170,6 +218,14 @@ def latest_slots(engine: Engine, kind: str = "checkin") -> dict[tuple[str, str],
 def get(engine: Engine, row_id: int) -> Outbox | None:
     with session(engine) as s:
         return s.get(Outbox, row_id)
+
+
+def get_many(engine: Engine, row_ids: list[int]) -> dict[int, Outbox]:
+    if not row_ids:
+        return {}
+    with session(engine) as s:
+        rows = s.execute(select(Outbox).where(Outbox.id.in_(sorted(set(row_ids))))).scalars()
+        return {row.id: row for row in rows if row.id is not None}
 
 
 def by_key(engine: Engine, key: str) -> Outbox | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Engine, and_, select, update
+from sqlalchemy import Engine, and_, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -149,6 +149,32 @@ def last_plan(engine: Engine, client_id: str, experiment_id: str) -> str | None:
             .order_by(Reply.received_at.desc(), Reply.id.desc())
             .limit(1)
         ).scalar_one_or_none()
+
+
+def last_plans(engine: Engine, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """`last_plan` for many (client, experiment) pairs in one query: the sender's batch."""
+    if not pairs:
+        return {}
+    newest = func.row_number().over(
+        partition_by=(Reply.client_id, Reply.experiment_id),
+        order_by=(Reply.received_at.desc(), Reply.id.desc()),
+    )
+    ranked = (
+        select(Reply.client_id, Reply.experiment_id, Reply.next_time, newest.label("n"))
+        .where(
+            Reply.client_id.in_(sorted({c for c, _ in pairs})),
+            Reply.next_time.is_not(None),
+        )
+        .subquery()
+    )
+    wanted = set(pairs)
+    with session(engine) as s:
+        rows = s.execute(
+            select(ranked.c.client_id, ranked.c.experiment_id, ranked.c.next_time).where(
+                ranked.c.n == 1
+            )
+        ).all()
+    return {(c, e): plan for c, e, plan in rows if (c, e) in wanted}
 
 
 def needing_review(engine: Engine, limit: int = 50) -> list[Reply]:
