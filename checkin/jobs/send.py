@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from jinja2 import TemplateError
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from checkin.clock import Clock
 from checkin.core import cadence
@@ -22,6 +22,7 @@ from checkin.mail.compose import Outgoing, Templates, build_message, reply_addre
 from checkin.mail.smtp import SmtpSender
 from checkin.practice import Practice
 from checkin.store import clients, outbox, outcomes
+from checkin.store.db import repeatable_writes
 from checkin.store.models import Outbox
 
 log = logging.getLogger("checkin.send")
@@ -59,36 +60,40 @@ def send_pending(
 ) -> SendReport:
     """Send every row that is due now. Stops between messages when asked, never mid-row."""
     report = SendReport()
-    with SmtpSender(practice.mail.smtp) as smtp:
+    with SmtpSender(practice.mail.smtp) as smtp, repeatable_writes(engine) as marks:
+        sending = _Sending(practice, engine, clock, templates, smtp, worker, marks, report)
         while not should_stop():
             batch = outbox.claim_batch(engine, clock.now(), worker, BATCH)
             if not batch:
                 break
-            _send_batch(
-                practice, engine, clock, templates, smtp, worker, batch, should_stop, report
-            )
+            _send_batch(sending, batch, should_stop)
     return report
 
 
-def _send_batch(
-    practice: Practice,
-    engine: Engine,
-    clock: Clock,
-    templates: Templates,
-    smtp: SmtpSender,
-    worker: str,
-    batch: list[Outbox],
-    should_stop: Callable[[], bool],
-    report: SendReport,
-) -> None:
+@dataclass
+class _Sending:
+    """Everything a send pass holds for its whole length."""
+
+    practice: Practice
+    engine: Engine
+    clock: Clock
+    templates: Templates
+    smtp: SmtpSender
+    worker: str
+    marks: Connection  # the sent marks' own connection: see `repeatable_writes`
+    report: SendReport
+
+
+def _send_batch(sending: _Sending, batch: list[Outbox], should_stop: Callable[[], bool]) -> None:
     """Rows we hold; any we stop short of (asked to stop, lease half gone) are given back."""
-    known = Known(engine, batch)
-    lease_ends = clock.now() + outbox.LEASE / 2
+    known = Known(sending.engine, batch)
+    lease_ends = sending.clock.now() + outbox.LEASE / 2
     for i, row in enumerate(batch):
-        if should_stop() or clock.now() > lease_ends:
-            outbox.release_many(engine, [r.id for r in batch[i:] if r.id is not None], worker)
+        if should_stop() or sending.clock.now() > lease_ends:
+            rest = [r.id for r in batch[i:] if r.id is not None]
+            outbox.release_many(sending.engine, rest, sending.worker)
             return
-        _send_one(practice, known, clock, templates, smtp, worker, row, report)
+        _send_one(sending, known, row)
 
 
 class Known:
@@ -120,26 +125,17 @@ class Known:
         return self.parents.get(row.parent_id) if row.parent_id else None
 
 
-def _send_one(
-    practice: Practice,
-    known: Known,
-    clock: Clock,
-    templates: Templates,
-    smtp: SmtpSender,
-    worker: str,
-    row: Outbox,
-    report: SendReport,
-) -> None:
+def _send_one(sending: _Sending, known: Known, row: Outbox) -> None:
     assert row.id is not None
-    engine = known.engine
-    reason = _why_not(practice, known, row, clock.now())
+    engine, worker, clock, report = sending.engine, sending.worker, sending.clock, sending.report
+    reason = _why_not(sending.practice, known, row, clock.now())
     if reason:
         outbox.cancel(engine, row.id, worker, reason)
         report.cancelled += 1
         log.info("outbox %s %s cancelled: %s", row.id, row.kind, reason)
         return
     try:
-        smtp.send(compose(practice, known, templates, row, clock.now()))
+        sending.smtp.send(compose(sending.practice, known, sending.templates, row, clock.now()))
     except PermanentFailure as exc:
         outbox.mark_failed(engine, row.id, worker, str(exc))
         report.failed += 1
@@ -148,7 +144,7 @@ def _send_one(
     except (TemporaryFailure, TemplateError) as exc:
         _retry_or_give_up(engine, worker, row, clock.now(), f"{type(exc).__name__}: {exc}", report)
         return
-    outbox.mark_sent(engine, row.id, worker, clock.now())
+    outbox.mark_sent_on(sending.marks, row.id, worker, clock.now())
     report.sent += 1
     log.info("outbox %s %s sent (attempt %s)", row.id, row.kind, row.attempts)
 

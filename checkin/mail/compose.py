@@ -175,9 +175,9 @@ def _mailbox(value: str, name: str | None = None) -> str:
     spec = _addr_spec(addr)
     if not display:
         return spec
-    if display.isascii():
-        return formataddr((display, spec))
-    return f"{Header(display, 'utf-8').encode(linesep=chr(13) + chr(10))} <{spec}>"
+    # One encoded word however long the name: readers join a name split over several words
+    # with a space (Python's own parser does), so a long name would come back changed.
+    return formataddr((display, spec), charset="utf-8")
 
 
 def _addr_spec(addr: str) -> str:

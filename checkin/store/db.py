@@ -64,29 +64,36 @@ def session(engine: Engine) -> Iterator[Session]:
 
 
 @contextmanager
-def repeatable_write(engine: Engine) -> Iterator[Connection]:
-    """A transaction whose commit a power cut may undo, though a crash of this process cannot.
+def repeatable_writes(engine: Engine) -> Iterator[Connection]:
+    """A connection whose commits a power cut may undo, though a crash of this process cannot.
 
     Only for writes whose loss repeats work and loses nothing: marking a message sent (lost,
-    it is sent again with the same Message-ID). The commit then does not wait for the disk:
+    it is sent again with the same Message-ID). Its commits then do not wait for the disk:
     SQLite in WAL mode syncs at checkpoints only (synchronous=NORMAL), PostgreSQL commits
-    without waiting for its WAL flush (synchronous_commit=off). Everything else, the raw
-    replies above all, keeps the full wait.
+    without waiting for its WAL flush (synchronous_commit=off). Every other connection, the
+    one storing raw replies above all, keeps the full wait. Begin a transaction per write.
     """
     with engine.connect() as conn:
-        if conn.dialect.name == "sqlite":
-            raw = conn.connection.dbapi_connection
-            assert raw is not None
-            raw.execute("PRAGMA synchronous=NORMAL")  # outside any transaction, as SQLite asks
-            try:
-                with conn.begin():
-                    yield conn
-            finally:
-                raw.execute("PRAGMA synchronous=FULL")
-            return
-        with conn.begin():
-            conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+        sqlite = conn.dialect.name == "sqlite"
+        raw = conn.connection.dbapi_connection
+        assert raw is not None
+        # Set outside any transaction (SQLite refuses otherwise), and set back before the
+        # connection returns to the pool.
+        raw.cursor().execute(
+            "PRAGMA synchronous=NORMAL" if sqlite else "SET synchronous_commit TO OFF"
+        )
+        if not sqlite:
+            raw.commit()
+        try:
             yield conn
+        finally:
+            if conn.in_transaction():
+                conn.rollback()
+            raw.cursor().execute(
+                "PRAGMA synchronous=FULL" if sqlite else "RESET synchronous_commit"
+            )
+            if not sqlite:
+                raw.commit()
 
 
 def insert_new(s: Session, model: type, rows: list[dict[str, Any]], key: str = "key") -> int:

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import (
     ColumnElement,
+    Connection,
     Engine,
     and_,
     bindparam,
@@ -26,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 
 from checkin.core.attribute import token_hash
-from checkin.store.db import insert_new, repeatable_write, session
+from checkin.store.db import insert_new, repeatable_writes, session
 from checkin.store.models import Outbox
 
 LEASE = timedelta(minutes=5)
@@ -167,7 +168,13 @@ _MARK_SENT = (
 
 
 def mark_sent(engine: Engine, row_id: int, worker: str, now: datetime) -> bool:
-    with repeatable_write(engine) as conn:
+    with repeatable_writes(engine) as conn:
+        return mark_sent_on(conn, row_id, worker, now)
+
+
+def mark_sent_on(conn: Connection, row_id: int, worker: str, now: datetime) -> bool:
+    """On the sender's own connection (see `repeatable_writes`), one transaction per message."""
+    with conn.begin():
         result = conn.execute(_MARK_SENT, {"row_id": row_id, "worker": worker, "now": now})
         return result.rowcount == 1
 
