@@ -156,9 +156,17 @@ def _part_text(part: Message) -> str:
     payload = part.get_payload()
     if isinstance(payload, list):  # the stdlib parses each status block as a header block
         return "\n\n".join(
-            "\n".join(f"{k}: {v}" for k, v in p.items()) for p in payload if isinstance(p, Message)
+            "\n".join(f"{k}: {_field(k, v)}" for k, v in p.raw_items())
+            for p in payload
+            if isinstance(p, Message)
         )
     return mime.body_text(part, [])
+
+
+def _field(name: str, value: str) -> str:
+    """A status field unfolded and decoded, as the modern policy reads it (mime parses with
+    compat32, which would leave folded lines in the value)."""
+    return str(policy.default.header_fetch_parse(name, value))
 
 
 def _failures(status_text: str) -> list[tuple[str, bool]]:

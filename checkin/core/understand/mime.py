@@ -11,6 +11,7 @@ import codecs
 import email
 import email.header
 import email.utils
+import functools
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from checkin.core.understand.htmltext import html_to_text
 
 MAX_RAW = 25_000_000  # bytes parsed at all; photos of a journal page fit, a flood does not
 MAX_TEXT = 200_000  # characters of body text kept and processed
+_MAX_DEPTH = 20  # MIME nesting read at all
 
 # Headers a mail must show before we call it one (a file of random bytes shows none).
 _MAIL_HEADERS = frozenset(
@@ -29,6 +31,39 @@ _MAIL_HEADERS = frozenset(
 )
 _ADDRESS_HEADERS = ("to", "cc", "delivered-to", "x-original-to", "x-gm-original-to")
 _MSGID = re.compile(r"<[^<>\s]{1,500}>")
+
+
+class _Reading(policy.Compat32):
+    """The modern policy's reading of the headers that decide a mail's structure and how its
+    parts decode; every other header stays a raw string, as compat32 leaves it.
+
+    We read headers from `raw_items` and decode them ourselves, so modern header objects
+    for all of them would only cost time: the parser fetches Content-Type again and again,
+    and parsing it each time was half the cost of reading a typical reply. Each distinct
+    value is now parsed once, and a malformed one (a stray quote after a boundary) is still
+    read the way the modern policy reads it.
+    """
+
+    def header_fetch_parse(self, name: str, value: str) -> object:
+        if name.lower() not in _STRUCTURAL:
+            return super().header_fetch_parse(name, value)
+        if len(value) > _CACHED_VALUE:
+            return policy.default.header_fetch_parse(name, value)
+        return _modern_header(name, value)
+
+
+_STRUCTURAL = frozenset({"content-type", "content-disposition", "content-transfer-encoding"})
+_CACHED_VALUE = 2_000  # longer values are parsed every time rather than kept
+
+
+# A message fetches its few values many times; a small cache holds them (each entry keeps
+# its parse tree, so a large one would grow the process for nothing).
+@functools.lru_cache(maxsize=64)
+def _modern_header(name: str, value: str) -> object:
+    return policy.default.header_fetch_parse(name, value)
+
+
+_READING = _Reading()
 
 
 @dataclass(frozen=True)
@@ -48,7 +83,7 @@ def parse(raw: bytes) -> Parsed:
         raw = raw[:MAX_RAW]
         problems.append(f"message longer than {MAX_RAW} bytes: only the start was read")
     try:
-        msg = email.message_from_bytes(raw, policy=policy.default)
+        msg = email.message_from_bytes(raw, policy=_READING)
     except Exception:
         return Parsed("", {}, {}, (), ("not a mail message: the parser gave up",), None, False)
     all_headers = _read_headers(msg)
@@ -157,7 +192,7 @@ def _walk(
     depth: int,
 ) -> None:
     """Body texts in order (text, is_html); everything else becomes an attachment name."""
-    if depth > 20:
+    if depth > _MAX_DEPTH:
         problems.append("MIME structure nested too deep")
         return
     ctype = _content_type(part)
@@ -184,16 +219,37 @@ def _alternative(
     problems: list[str],
     depth: int,
 ) -> None:
-    """Prefer plain text; use HTML only when no plain version says anything."""
-    options: list[list[tuple[str, bool]]] = []
+    """Prefer plain text; use HTML only when no plain version says anything.
+
+    An HTML leaf is decoded where it stands (its charset problems are noted in order) but
+    rendered only if no plain version is chosen: rendering is the costly step, and most
+    mail programs send both.
+    """
+    options: list[list[tuple[str, bool]] | str] = []  # str: an HTML leaf, not yet rendered
     for child in _children(part):
+        if depth + 1 <= _MAX_DEPTH and _is_html_leaf(child):
+            options.append(_decoded(child, problems)[0])
+            continue
         found: list[tuple[str, bool]] = []
         _walk(child, found, attachments, problems, depth + 1)
         if found:
             options.append(found)
-    plain = [o for o in options if not any(is_html for _, is_html in o)]
-    chosen = plain[0] if plain else (options[-1] if options else [])
-    texts.extend(chosen)
+    plain = [o for o in options if isinstance(o, list) and not any(html for _, html in o)]
+    if plain:
+        texts.extend(plain[0])
+        return
+    rendered = [_rendered(o) if isinstance(o, str) else o for o in options]
+    rendered = [o for o in rendered if o]
+    texts.extend(rendered[-1] if rendered else [])
+
+
+def _is_html_leaf(part: Message) -> bool:
+    return _content_type(part) == "text/html" and not _is_attachment(part, "text/html")
+
+
+def _rendered(html: str) -> list[tuple[str, bool]]:
+    text = html_to_text(html)
+    return [(text, True)] if text.strip() else []
 
 
 def _children(part: Message) -> list[Message]:
@@ -231,6 +287,14 @@ def _filename(part: Message) -> str | None:
 
 def body_text(part: Message, problems: list[str]) -> str:
     """The decoded text of one leaf part (HTML rendered), never raising."""
+    text, is_html = _decoded(part, problems)
+    if is_html:
+        return html_to_text(text)
+    return unflow(text, _param(part, "format"), _param(part, "delsp"))
+
+
+def _decoded(part: Message, problems: list[str]) -> tuple[str, bool]:
+    """A leaf part's text, decoded but not rendered, and whether it is HTML."""
     try:
         data = part.get_payload(decode=True)
     except Exception:
@@ -249,9 +313,7 @@ def body_text(part: Message, problems: list[str]) -> str:
     text, problem = decode_bytes(data, declared)
     if problem:
         problems.append(problem)
-    if is_html:
-        return html_to_text(text)
-    return unflow(text, _param(part, "format"), _param(part, "delsp"))
+    return text, is_html
 
 
 _META_CHARSET = re.compile(rb"<meta[^>]{0,200}?charset\s*=\s*[\"']?\s*([\w.:-]{1,40})", re.I)
