@@ -34,6 +34,7 @@ from checkin.store.models import RawMessage, Reply
 log = logging.getLogger("checkin.ingest")
 
 BATCH = 50  # messages per FETCH: bounded memory, whatever the backlog
+UNDERSTAND_BATCH = 50  # stored messages read, then recorded in one transaction
 
 
 @dataclass
@@ -87,20 +88,23 @@ def _fetch(mailbox: Mailbox, uids: list[int], limit: int) -> list[Fetched]:
 
 
 def process_stored(practice: Practice, engine: Engine, clock: Clock) -> IngestReport:
-    """Understand and act on every stored message that has no reply row yet."""
+    """Understand and act on every stored message that has no reply row yet.
+
+    A batch at a time: each message is read outside any transaction (pure CPU), then the
+    batch is attributed and recorded in one transaction, each message under a savepoint.
+    """
     report = IngestReport()
-    lookup = outcomes.StoreLookup(engine)
     addresses = client_addresses(practice)
     domain = domain_of(practice.mail.from_addr)
-    for raw in inbox.unprocessed(engine):
-        try:
-            row, effects = _understood(practice, raw, lookup, addresses)
-        except Exception as exc:
-            # Kept raw and shown to the therapist; the exception's text may quote the
-            # message, so only its type is logged.
-            log.error("message %s could not be understood: %s", raw.id, type(exc).__name__)
-            row, effects = _unreadable(raw, type(exc).__name__), []
-        if outcomes.record(engine, row, effects, domain, clock.now()):
+    for stored in inbox.unprocessed_batches(engine, UNDERSTAND_BATCH):
+        read = [(raw, _read(raw)) for raw in stored]
+        recorded: list[tuple[RawMessage, Reply]] = []
+        with outcomes.batch(engine, domain, clock.now()) as batch:
+            for raw, u in read:
+                row, effects = _outcome(practice, raw, u, batch.lookup, addresses)
+                if batch.record(row, effects):
+                    recorded.append((raw, row))
+        for raw, row in recorded:  # committed: now it is true
             report.understood += 1
             report.flagged += row.needs_review
             log.info(
@@ -117,10 +121,40 @@ def client_addresses(practice: Practice) -> dict[str, str]:
     return {e.lower(): c.id for c in practice.clients for e in c.emails}
 
 
-def _understood(
-    practice: Practice, raw: RawMessage, lookup: outcomes.StoreLookup, addresses: dict[str, str]
+def _read(raw: RawMessage) -> Understood | str:
+    """What the message says, or the name of the error that stopped us reading it."""
+    try:
+        return understand(raw.raw)
+    except Exception as exc:
+        return type(exc).__name__
+
+
+def _outcome(
+    practice: Practice,
+    raw: RawMessage,
+    u: Understood | str,
+    lookup: outcomes.StoreLookup,
+    addresses: dict[str, str],
 ) -> tuple[Reply, list[act.Effect]]:
-    u = understand(raw.raw)
+    """The reply row and its effects; an unreadable row when anything fails."""
+    if not isinstance(u, str):
+        try:
+            return _understood(practice, raw, u, lookup, addresses)
+        except Exception as exc:
+            u = type(exc).__name__
+    # Kept raw and shown to the therapist; the exception's text may quote the message, so
+    # only its type is logged.
+    log.error("message %s could not be understood: %s", raw.id, u)
+    return _unreadable(raw, u), []
+
+
+def _understood(
+    practice: Practice,
+    raw: RawMessage,
+    u: Understood,
+    lookup: outcomes.StoreLookup,
+    addresses: dict[str, str],
+) -> tuple[Reply, list[act.Effect]]:
     if _doctor_probe(practice, raw):
         return _probe(raw), []
     if u.kind == "bounce":
@@ -146,8 +180,9 @@ def _understood(
 def _doctor_probe(practice: Practice, raw: RawMessage) -> bool:
     """`checkin doctor`'s test message, from the practice to itself: kept, but nobody's news."""
     ours = parseaddr(practice.mail.from_addr)[1].lower()
-    headers = BytesHeaderParser().parsebytes(raw.raw)
-    return raw.sender == ours and headers.get("X-Checkin-Doctor") is not None
+    if raw.sender != ours:  # before parsing: nearly every message is a client's
+        return False
+    return BytesHeaderParser().parsebytes(raw.raw).get("X-Checkin-Doctor") is not None
 
 
 def _probe(raw: RawMessage) -> Reply:

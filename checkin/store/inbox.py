@@ -99,6 +99,13 @@ def _date(value: str | None) -> datetime | None:
 
 def unprocessed(engine: Engine, batch: int = 50) -> Iterator[RawMessage]:
     """Stored messages not yet understood, oldest first, a few at a time (memory stays flat)."""
+    for rows in unprocessed_batches(engine, batch):
+        yield from rows
+
+
+def unprocessed_batches(engine: Engine, batch: int = 50) -> Iterator[list[RawMessage]]:
+    """The same, a list of up to `batch` at a time. Each list is read afresh after the caller
+    dealt with the one before (keyset on the id), so it never repeats a message."""
     after = 0
     while True:
         with session(engine) as s:
@@ -113,7 +120,7 @@ def unprocessed(engine: Engine, batch: int = 50) -> Iterator[RawMessage]:
             )
         if not rows:
             return
-        yield from rows
+        yield rows
         after = rows[-1].id or after
 
 
