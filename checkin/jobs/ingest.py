@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from email.parser import BytesHeaderParser
 from email.utils import parseaddr
@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 
 from checkin.clock import Clock
 from checkin.core import act
-from checkin.core.attribute import Attribution, attribute
+from checkin.core.attribute import Attribution, attribute, token_hash, tokens_in
 from checkin.core.understand import Reply as Understood
 from checkin.core.understand import understand
 from checkin.jobs.send import send_pending
@@ -33,7 +33,13 @@ from checkin.store.models import RawMessage, Reply
 
 log = logging.getLogger("checkin.ingest")
 
-BATCH = 50  # messages per FETCH: bounded memory, whatever the backlog
+# A FETCH carries up to this many messages and this many bytes (a message over the size
+# limit counts as its headers): few round trips and commits for a typical backlog, and
+# memory bounded by the bytes whatever the backlog or the size of its messages.
+FETCH_MESSAGES = 250
+FETCH_BYTES = 4 * 1024 * 1024
+_HEADER_BYTES = 64 * 1024
+SIZES_AT_ONCE = 1000  # UIDs whose sizes are asked for together
 UNDERSTAND_BATCH = 50  # stored messages read, then recorded in one transaction
 
 
@@ -63,11 +69,14 @@ def fetch_new(practice: Practice, engine: Engine, mailbox: Mailbox, clock: Clock
     uids = mailbox.all_uids()
     # Stored by an earlier pass that died before moving them: move, don't fetch again.
     mailbox.move([u for u in uids if u <= known[1]], imap.done_folder)
-    for batch in _chunks([u for u in uids if u > known[1]], BATCH):
-        fetched = _fetch(mailbox, batch, imap.max_message_bytes)
-        report.fetched += len(fetched)
-        report.stored += inbox.store(engine, name, mailbox.uidvalidity, fetched, clock.now())
-        mailbox.move(batch, imap.done_folder)
+    limit = imap.max_message_bytes
+    for group in _chunks([u for u in uids if u > known[1]], SIZES_AT_ONCE):
+        sizes = mailbox.sizes(group)
+        for batch in _batches(group, sizes, limit):
+            fetched = _fetch(mailbox, batch, sizes, limit)
+            report.fetched += len(fetched)
+            report.stored += inbox.store(engine, name, mailbox.uidvalidity, fetched, clock.now())
+            mailbox.move(batch, imap.done_folder)
     return report
 
 
@@ -76,8 +85,23 @@ def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
         yield items[start : start + size]
 
 
-def _fetch(mailbox: Mailbox, uids: list[int], limit: int) -> list[Fetched]:
-    sizes = mailbox.sizes(uids)
+def _batches(uids: list[int], sizes: dict[int, int], limit: int) -> Iterator[list[int]]:
+    """Consecutive UIDs, up to FETCH_MESSAGES and FETCH_BYTES a batch (at least one)."""
+    batch: list[int] = []
+    held = 0
+    for uid in uids:
+        size = sizes.get(uid, 0)
+        size = _HEADER_BYTES if size > limit else size
+        if batch and (len(batch) >= FETCH_MESSAGES or held + size > FETCH_BYTES):
+            yield batch
+            batch, held = [], 0
+        batch.append(uid)
+        held += size
+    if batch:
+        yield batch
+
+
+def _fetch(mailbox: Mailbox, uids: list[int], sizes: dict[int, int], limit: int) -> list[Fetched]:
     small = [u for u in uids if sizes.get(u, 0) <= limit]
     large = [u for u in uids if sizes.get(u, 0) > limit]
     bodies = mailbox.fetch(small) if small else {}
@@ -91,7 +115,8 @@ def process_stored(practice: Practice, engine: Engine, clock: Clock) -> IngestRe
     """Understand and act on every stored message that has no reply row yet.
 
     A batch at a time: each message is read outside any transaction (pure CPU), then the
-    batch is attributed and recorded in one transaction, each message under a savepoint.
+    batch is attributed and recorded in one transaction, message by message, so that each
+    attribution sees what the messages before it answered.
     """
     report = IngestReport()
     addresses = client_addresses(practice)
@@ -100,6 +125,7 @@ def process_stored(practice: Practice, engine: Engine, clock: Clock) -> IngestRe
         read = [(raw, _read(raw)) for raw in stored]
         recorded: list[tuple[RawMessage, Reply]] = []
         with outcomes.batch(engine, domain, clock.now()) as batch:
+            batch.lookup.prefetch(*_questions(u for _, u in read))
             for raw, u in read:
                 row, effects = _outcome(practice, raw, u, batch.lookup, addresses)
                 if batch.record(row, effects):
@@ -115,6 +141,19 @@ def process_stored(practice: Practice, engine: Engine, clock: Clock) -> IngestRe
                 ", needs review" if row.needs_review else "",
             )
     return report
+
+
+def _questions(read: Iterable[Understood | str]) -> tuple[set[str], set[str]]:
+    """The token hashes and Message-IDs attribution will look up for these messages."""
+    hashes: set[str] = set()
+    ids: set[str] = set()
+    for u in read:
+        if isinstance(u, str):
+            continue
+        hashes.update(token_hash(t) for t in tokens_in(u.recipients))
+        threads = (u.in_reply_to, *u.references, u.bounced_message_id)
+        ids.update(i.strip() for i in threads if i)
+    return hashes, ids
 
 
 def client_addresses(practice: Practice) -> dict[str, str]:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Engine, Select, and_, func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from checkin.core.act import (
@@ -25,6 +26,10 @@ from checkin.store.db import insert_new, session
 from checkin.store.models import Outbox, RawMessage, Reply
 from checkin.store.outbox import NewMessage, message_row
 
+# What attribution needs to know of a sent message, read as plain columns (no ORM objects).
+_SENT = (Outbox.id, Outbox.kind, Outbox.client_id, Outbox.experiment_id, Outbox.token,
+         Outbox.parent_id)  # fmt: skip
+
 
 class StoreLookup:
     """The attribution's questions, answered from the outbox, a short session for each."""
@@ -32,13 +37,13 @@ class StoreLookup:
     def __init__(self, engine: Engine):
         self.engine = engine
 
-    def _first(self, statement: Select[tuple[Outbox]]) -> Outbox | None:
+    def _first(self, statement: Select[Any]) -> Sent | None:
         with session(self.engine) as s:
-            return s.execute(statement).scalar_one_or_none()
+            row = s.execute(statement).first()
+        return Sent(*row) if row else None
 
     def _one(self, *where: object) -> Sent | None:
-        row = self._first(select(Outbox).where(*where).limit(1))
-        return _sent(row) if row else None
+        return self._first(select(*_SENT).where(*where).limit(1))
 
     def by_token_hash(self, digest: str) -> Sent | None:
         return self._one(Outbox.token_hash == digest)
@@ -50,8 +55,8 @@ class StoreLookup:
         return self._one(Outbox.id == outbox_id)
 
     def open_checkin(self, client_id: str) -> Sent | None:
-        row = self._first(
-            select(Outbox)
+        return self._first(
+            select(*_SENT)
             .where(
                 Outbox.client_id == client_id,
                 Outbox.kind == "checkin",
@@ -61,31 +66,58 @@ class StoreLookup:
             .order_by(Outbox.sent_at.desc(), Outbox.id.desc())
             .limit(1)
         )
-        return _sent(row) if row else None
 
 
 class SessionLookup(StoreLookup):
     """The same questions inside a batch's transaction: no session (and, on SQLite, no lock
-    hand-over) per question, and each answer sees the effects of the messages before it."""
+    hand-over) per question, and each answer sees the effects of the messages before it.
+
+    `prefetch` answers a whole batch's token and thread questions with a query or two: a
+    sent message's token and Message-ID never change, so those answers cannot go stale.
+    """
 
     def __init__(self, s: Session):
         self.s = s
+        self._by_hash: dict[str, Sent | None] = {}
+        self._by_message_id: dict[str, Sent | None] = {}
 
-    def _first(self, statement: Select[tuple[Outbox]]) -> Outbox | None:
-        return self.s.execute(statement).scalar_one_or_none()
+    def _first(self, statement: Select[Any]) -> Sent | None:
+        row = self.s.execute(statement).first()
+        return Sent(*row) if row else None
+
+    def prefetch(self, token_hashes: Iterable[str], message_ids: Iterable[str]) -> None:
+        for column, wanted, known in (
+            (Outbox.token_hash, token_hashes, self._by_hash),
+            (Outbox.message_id, message_ids, self._by_message_id),
+        ):
+            missing = sorted(set(wanted) - known.keys())
+            for start in range(0, len(missing), _IN_LIST):
+                chunk = missing[start : start + _IN_LIST]
+                rows = self.s.execute(select(column, *_SENT).where(column.in_(chunk)))
+                found = {key: Sent(*rest) for key, *rest in rows}
+                known.update({key: found.get(key) for key in chunk})
+
+    def by_token_hash(self, digest: str) -> Sent | None:
+        if digest in self._by_hash:
+            return self._by_hash[digest]
+        return super().by_token_hash(digest)
+
+    def by_message_id(self, message_id: str) -> Sent | None:
+        if message_id in self._by_message_id:
+            return self._by_message_id[message_id]
+        return super().by_message_id(message_id)
 
 
-def _sent(row: Outbox) -> Sent:
-    assert row.id is not None
-    return Sent(row.id, row.kind, row.client_id, row.experiment_id, row.token, row.parent_id)
+_IN_LIST = 500  # values per IN (...): well inside every driver's parameter limit
 
 
 class Batch:
-    """Several messages' replies and effects in one transaction, each under a savepoint.
+    """Several messages' replies and effects in one transaction.
 
-    One commit (on SQLite, one fsync) per batch instead of per message; each message is
-    still recorded with all its effects or not at all, and once: a reply another process
-    recorded first is rolled back to its savepoint alone.
+    One commit (on SQLite, one fsync) per batch instead of per message. A message is still
+    recorded with all its effects or not at all (the batch commits or rolls back as one),
+    and once: its reply row is inserted only if its raw message has none, and its effects
+    are applied only then.
     """
 
     def __init__(self, s: Session, domain: str, now: datetime):
@@ -94,18 +126,28 @@ class Batch:
 
     def record(self, reply: Reply, effects: list[Effect]) -> bool:
         """False when this message's reply is already stored (nothing is applied twice)."""
-        savepoint = self.s.begin_nested()
-        try:
-            self.s.add(reply)
-            self.s.flush()
-        except IntegrityError:
-            savepoint.rollback()
+        reply.id = _insert_once(self.s, reply)
+        if reply.id is None:
             return False
-        assert reply.id is not None
         for effect in effects:
             _apply(self.s, effect, self.domain, self.now, reply.id)
-        savepoint.commit()
         return True
+
+
+def _insert_once(s: Session, reply: Reply) -> int | None:
+    """INSERT ... ON CONFLICT (raw_id) DO NOTHING: the new row's id, or None if another
+    process recorded this message first. A plain statement, not an ORM flush: per message
+    that was most of the cost of recording it."""
+    table = Reply.__table__  # type: ignore[attr-defined]
+    values = {c.name: getattr(reply, c.name) for c in table.columns if c.name != "id"}
+    insert = postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert
+    statement = (
+        insert(table)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["raw_id"])
+        .returning(table.c.id)
+    )
+    return s.connection().execute(statement).scalar_one_or_none()
 
 
 @contextmanager
