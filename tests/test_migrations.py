@@ -46,3 +46,30 @@ def test_tokens_of_checkins_sent_before_0002_still_match(database_url: str) -> N
         stored = connection.execute(text("SELECT token_hash FROM outbox")).scalar_one()
     engine.dispose()
     assert stored == token_hash("tok")
+
+
+def test_workers_started_together_on_a_new_database_all_come_up(database_url: str) -> None:
+    """Each worker migrates at start; on an empty database they must take turns, not crash."""
+    import threading
+
+    engines = [engine_for(database_url) for _ in range(3)]
+    barrier = threading.Barrier(len(engines))
+    errors: list[BaseException] = []
+
+    def start(engine) -> None:  # type: ignore[no-untyped-def]
+        barrier.wait()
+        try:
+            upgrade(engine)
+        except BaseException as exc:  # reported below, whatever it is
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start, args=(e,)) for e in engines]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    with engines[0].connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+    for engine in engines:
+        engine.dispose()
+    assert errors == [] and diff == []

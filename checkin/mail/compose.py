@@ -49,6 +49,9 @@ class Templates:
             keep_trailing_newline=True,
             trim_blocks=True,
             lstrip_blocks=True,
+            # A Templates lives for one send pass (each tick makes a new one, so an edited
+            # file is read on the next); checking every file's mtime per message is waste.
+            auto_reload=False,
         )
 
     def render(self, name: str, context: Mapping[str, Any]) -> Rendered:

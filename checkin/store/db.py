@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session, create_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+_MIGRATION_LOCK = 0x636865636B696E  # "checkin": one advisory lock key for every checkin database
 
 
 def normalise_url(url: str) -> str:
@@ -116,6 +117,11 @@ def upgrade(engine: Engine) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Workers started together on a new database would otherwise all create the
+            # tables and all but one crash. The lock waits for the first; the others then find
+            # the schema current. (SQLite's BEGIN IMMEDIATE already makes them take turns.)
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 
