@@ -398,3 +398,37 @@ def test_missing_file_says_how_to_start(tmp_path: Path) -> None:
 def test_an_empty_file_is_a_problem_not_a_crash(tmp_path: Path) -> None:
     (problem,) = problems(tmp_path, "# nothing yet\n")
     assert "empty" in problem.message
+
+
+def test_libyaml_and_pure_python_readers_give_the_same_practice_and_lines() -> None:
+    """Valid files go through libyaml for speed; what they yield, lines included, must not
+    depend on which reader ran."""
+    import yaml
+
+    from checkin import config
+
+    if not yaml.__with_libyaml__:
+        pytest.skip("PyYAML built without libyaml: only the pure-Python reader exists")
+
+    def read(loader_class: type, text: str) -> tuple[object, list]:
+        loader = loader_class(text)
+        try:
+            return loader.get_single_data(), loader.duplicate_keys
+        finally:
+            loader.dispose()
+
+    def lines(value: object) -> object:
+        if isinstance(value, dict):
+            return (value.line, sorted(value.key_lines.items()), sorted(value.value_lines.items()),
+                    {k: lines(v) for k, v in value.items()})  # fmt: skip
+        if isinstance(value, list):
+            return (value.line, value.item_lines, [lines(v) for v in value])
+        return value
+
+    root = Path(__file__).resolve().parent.parent / "examples"
+    texts = [p.read_text(encoding="utf-8") for p in sorted(root.glob("*.yaml"))]
+    texts.append("a: 19:00\nb: 1:30:00\nc: 2026-02-30\nd: 0x1F\ne: .5\na: again\n")
+    for text in texts:
+        fast, slow = read(config._FastLoader, text), read(config._Loader, text)
+        assert fast == slow
+        assert lines(fast[0]) == lines(slow[0])
