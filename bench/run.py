@@ -1,6 +1,6 @@
 """Every benchmark in bench/ (trim_accuracy.py runs on its own, in the peers' venv), one table.
 
-    python bench/run.py [--tiny | --size N] [--results FILE] [--no-write]
+    python bench/run.py [--tiny | --size N] [--only NAME ...] [--results FILE] [--no-write]
 
 Merges each benchmark's key into bench/results.json, keeping the others (e.g. `trim`).
 A benchmark whose server is missing is skipped with the reason.
@@ -17,14 +17,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import Row, Skip, merge_results, parse_args, table
 
-BENCHMARKS = ("send", "digest")
+BENCHMARKS = ("send", "digest", "ingest", "latency", "scale")
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(__doc__ or "", argv)
+    import argparse
+
+    only = argparse.ArgumentParser(add_help=False)
+    only.add_argument("--only", action="append", choices=BENCHMARKS, default=None)
+    chosen, rest = only.parse_known_args(argv)
+    args = parse_args(__doc__ or "", rest)
     rows: list[Row] = []
     skipped: list[str] = []
-    for name in BENCHMARKS:
+    for name in chosen.only or BENCHMARKS:
         mod = importlib.import_module(f"bench.{name}")
         try:
             figures = mod.run(args.tiny, args.size)
