@@ -31,6 +31,7 @@ _MAIL_HEADERS = frozenset(
 )
 _ADDRESS_HEADERS = ("to", "cc", "delivered-to", "x-original-to", "x-gm-original-to")
 _MSGID = re.compile(r"<[^<>\s]{1,500}>")
+_SURROGATE = re.compile("[\udc80-\udcff]")  # raw 8-bit bytes the parser kept as surrogates
 
 
 class _Reading(policy.Compat32):
@@ -123,7 +124,7 @@ def decode_header(value: str) -> str:
 
 
 def _unsurrogate(value: str) -> str:
-    if not any("\udc80" <= ch <= "\udcff" for ch in value):
+    if value.isascii() or not _SURROGATE.search(value):  # in C, not a loop per character
         return value
     data = value.encode("utf-8", "surrogateescape")
     return decode_bytes(data, None)[0]

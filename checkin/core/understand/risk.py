@@ -29,6 +29,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -144,18 +145,23 @@ def fold(text: str) -> str:
     return "".join(_fold_char(ch) for ch in text)
 
 
+def _folded(source: str) -> tuple[str, Sequence[int]]:
+    """`fold(source)`, and for each of its characters the position it came from."""
+    if source.isascii():  # casefold is lower(); of the quotes, only ` is ASCII
+        return source.lower().replace("`", "'"), range(len(source))
+    chars = [_fold_char(ch) for ch in source]
+    stream = "".join(chars)
+    if len(stream) == len(source) and "" not in chars:  # one character each
+        return stream, range(len(source))
+    return stream, [i for i, folded in enumerate(chars) for _ in folded]
+
+
 class _Words:
     """The text as " word word . word " (a "." ends a sentence), mapped back to the original."""
 
     def __init__(self, source: str) -> None:
         self.source = source
-        chars: list[str] = []
-        origin: list[int] = []
-        for i, ch in enumerate(source):
-            folded = _fold_char(ch)
-            chars.append(folded)
-            origin.extend([i] * len(folded))
-        stream = "".join(chars)
+        stream, origin = _folded(source)
         parts: list[str] = []
         self.starts: list[int] = []  # position of each token in norm
         self.spans: list[tuple[int, int]] = []  # each token's span in the source
