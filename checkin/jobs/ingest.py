@@ -17,6 +17,7 @@ from email.parser import BytesHeaderParser
 from email.utils import parseaddr
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from checkin.clock import Clock
 from checkin.core import act
@@ -123,19 +124,16 @@ def process_stored(practice: Practice, engine: Engine, clock: Clock) -> IngestRe
     domain = domain_of(practice.mail.from_addr)
     for stored in inbox.unprocessed_batches(engine, UNDERSTAND_BATCH):
         read = [(raw, _read(raw)) for raw in stored]
-        recorded: list[tuple[RawMessage, Reply]] = []
         with outcomes.batch(engine, domain, clock.now()) as batch:
             batch.lookup.prefetch(*_questions(u for _, u in read))
             for raw, u in read:
-                row, effects = _outcome(practice, raw, u, batch.lookup, addresses)
-                if batch.record(row, effects):
-                    recorded.append((raw, row))
-        for raw, row in recorded:  # committed: now it is true
+                batch.record(*_outcome(practice, raw, u, batch.lookup, addresses))
+        for row in batch.recorded:  # committed: now it is true
             report.understood += 1
             report.flagged += row.needs_review
             log.info(
                 "message %s: %s, %s%s",
-                raw.id,
+                row.raw_id,
                 row.kind,
                 row.attribution,
                 ", needs review" if row.needs_review else "",
@@ -179,6 +177,8 @@ def _outcome(
     if not isinstance(u, str):
         try:
             return _understood(practice, raw, u, lookup, addresses)
+        except SQLAlchemyError:
+            raise  # the database's trouble, not the message's: the batch is retried later
         except Exception as exc:
             u = type(exc).__name__
     # Kept raw and shown to the therapist; the exception's text may quote the message, so

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Select, and_, func, select, update
+from sqlalchemy import Engine, Select, and_, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -76,8 +76,9 @@ class SessionLookup(StoreLookup):
     sent message's token and Message-ID never change, so those answers cannot go stale.
     """
 
-    def __init__(self, s: Session):
+    def __init__(self, s: Session, before_live: Callable[[], None] = lambda: None):
         self.s = s
+        self.before_live = before_live
         self._by_hash: dict[str, Sent | None] = {}
         self._by_message_id: dict[str, Sent | None] = {}
 
@@ -107,6 +108,10 @@ class SessionLookup(StoreLookup):
             return self._by_message_id[message_id]
         return super().by_message_id(message_id)
 
+    def open_checkin(self, client_id: str) -> Sent | None:
+        self.before_live()  # what the messages before this one answered must show
+        return super().open_checkin(client_id)
+
 
 _IN_LIST = 500  # values per IN (...): well inside every driver's parameter limit
 
@@ -114,47 +119,79 @@ _IN_LIST = 500  # values per IN (...): well inside every driver's parameter limi
 class Batch:
     """Several messages' replies and effects in one transaction.
 
-    One commit (on SQLite, one fsync) per batch instead of per message. A message is still
-    recorded with all its effects or not at all (the batch commits or rolls back as one),
-    and once: its reply row is inserted only if its raw message has none, and its effects
-    are applied only then.
+    One commit (on SQLite, one fsync) per batch instead of per message, and the writes
+    themselves in a few statements: replies are queued and written together (one INSERT,
+    one UPDATE for the check-ins they answer) before any question whose answer they could
+    change, and at the end. A message is still recorded with all its effects or not at all
+    (the batch commits or rolls back as one), and once: its reply is inserted only if its
+    raw message has none, and its effects are applied only then. `recorded` lists the
+    replies written, in order.
     """
 
     def __init__(self, s: Session, domain: str, now: datetime):
         self.s, self.domain, self.now = s, domain, now
-        self.lookup = SessionLookup(s)
+        self.lookup = SessionLookup(s, before_live=self.flush)
+        self.recorded: list[Reply] = []
+        self._queued: list[tuple[Reply, list[Effect]]] = []
 
-    def record(self, reply: Reply, effects: list[Effect]) -> bool:
-        """False when this message's reply is already stored (nothing is applied twice)."""
-        reply.id = _insert_once(self.s, reply)
-        if reply.id is None:
-            return False
-        for effect in effects:
-            _apply(self.s, effect, self.domain, self.now, reply.id)
-        return True
+    def record(self, reply: Reply, effects: list[Effect]) -> None:
+        self._queued.append((reply, effects))
+
+    def flush(self) -> None:
+        queued, self._queued = self._queued, []
+        if not queued:
+            return
+        ids = _insert_new(self.s, [reply for reply, _ in queued])
+        answered: list[int] = []
+        others: list[tuple[Effect, int]] = []
+        for reply, effects in queued:
+            reply.id = ids.get(reply.raw_id)
+            if reply.id is None:  # another process recorded this message first
+                continue
+            self.recorded.append(reply)
+            for effect in effects:
+                if isinstance(effect, Answered):
+                    answered.append(effect.outbox_id)
+                else:
+                    others.append((effect, reply.id))
+        if answered:  # the first answer wins, whatever the order
+            params = [{"outbox_id": i, "now": self.now} for i in answered]
+            self.s.connection().execute(_ANSWER, params)
+        for effect, reply_id in others:  # in the messages' order: a pause, then a resume
+            _apply(self.s, effect, self.domain, self.now, reply_id)
 
 
-def _insert_once(s: Session, reply: Reply) -> int | None:
-    """INSERT ... ON CONFLICT (raw_id) DO NOTHING: the new row's id, or None if another
-    process recorded this message first. A plain statement, not an ORM flush: per message
-    that was most of the cost of recording it."""
-    table = Reply.__table__  # type: ignore[attr-defined]
-    values = {c.name: getattr(reply, c.name) for c in table.columns if c.name != "id"}
+_REPLY = Reply.__table__  # type: ignore[attr-defined]
+_OUTBOX = Outbox.__table__  # type: ignore[attr-defined]
+_ANSWER = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("outbox_id"), _OUTBOX.c.answered_at.is_(None))
+    .values(answered_at=bindparam("now"))
+)
+
+
+def _insert_new(s: Session, replies: list[Reply]) -> dict[int, int]:
+    """INSERT ... ON CONFLICT (raw_id) DO NOTHING for all of them in one statement: raw id
+    -> new reply id, for the ones no other process recorded first."""
+    columns = [c.name for c in _REPLY.columns if c.name != "id"]
+    rows = [{name: getattr(reply, name) for name in columns} for reply in replies]
     insert = postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert
     statement = (
-        insert(table)
-        .values(values)
+        insert(_REPLY)
         .on_conflict_do_nothing(index_elements=["raw_id"])
-        .returning(table.c.id)
+        .returning(_REPLY.c.raw_id, _REPLY.c.id)
     )
-    return s.connection().execute(statement).scalar_one_or_none()
+    return {raw_id: reply_id for raw_id, reply_id in s.connection().execute(statement, rows)}
 
 
 @contextmanager
 def batch(engine: Engine, domain: str, now: datetime) -> Iterator[Batch]:
-    """A Batch, committed when the block ends; an exception rolls every message back."""
+    """A Batch, written and committed when the block ends; an exception rolls every message
+    back."""
     with session(engine) as s:
-        yield Batch(s, domain, now)
+        b = Batch(s, domain, now)
+        yield b
+        b.flush()
         s.commit()
 
 
@@ -164,7 +201,8 @@ def record(engine: Engine, reply: Reply, effects: list[Effect], domain: str, now
     False when another process recorded this message first (nothing is applied twice).
     """
     with batch(engine, domain, now) as b:
-        return b.record(reply, effects)
+        b.record(reply, effects)
+    return bool(b.recorded)
 
 
 def _apply(s: Session, effect: Effect, domain: str, now: datetime, reply_id: int) -> None:
