@@ -29,8 +29,8 @@ log = logging.getLogger("checkin.send")
 
 # A check-in that could not go out within a day is stale: the client would get it out of step.
 GIVE_UP_AFTER = timedelta(hours=24)
-# Rows claimed per transaction: one commit for fifty messages instead of fifty.
-BATCH = 50
+# Rows claimed per transaction: one commit for a hundred messages instead of a hundred.
+BATCH = 100
 
 
 @dataclass

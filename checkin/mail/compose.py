@@ -173,7 +173,9 @@ def _encoded(value: str, name: str) -> str:
 
 @lru_cache(maxsize=4096)
 def _mailbox(value: str, name: str | None = None) -> str:
-    parsed_name, addr = parseaddr(value)
+    # The practice file holds bare addresses: parse only what could hold a name or comment.
+    bare = not any(c in value for c in '<"(')
+    parsed_name, addr = ("", value.strip()) if bare else parseaddr(value)
     display = " ".join((name or parsed_name).split())
     spec = _addr_spec(addr)
     if not display:
