@@ -147,9 +147,9 @@ def run(tiny: bool = False, size: int | None = None) -> dict:
         "replies": n_replies,
         "rows_read_by_floor": rows_read,
         "rendered_chars": chars,
-        "seconds": round(seconds, 4),
-        "floor_seconds": round(floor_seconds, 4),
-        "ratio": round(seconds / floor_seconds, 2),
+        "seconds": round(seconds, 6),
+        "floor_seconds": round(floor_seconds, 6),
+        "ratio": round(seconds / floor_seconds, 3),
         "goal": GOAL,
     }
 
