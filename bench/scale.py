@@ -4,8 +4,9 @@
 
 A generated practice of N clients, each with one check-in due two minutes ago on the real clock
 (`checkin run` has no `--at`; see `bench.practice.due_now_dict`), in a fresh PostgreSQL schema
-that is migrated before the workers start (two workers migrating one empty schema at once is a
-deployment question, not a sending one). Each round starts the `checkin run` processes, and
+that is migrated before the workers start (workers starting together on an empty schema take
+turns migrating, tested in tests/test_migrations.py; migrating first keeps that out of the
+figure). Each round starts the `checkin run` processes, and
 times from their start until the aiosmtpd sink (in this process, on the same two cores) holds a
 message for every check-in; then the workers get SIGTERM, and the sink's messages are matched
 to the outbox by Message-ID (chosen once per outbox row, whose unique key is the check-in's):
@@ -13,7 +14,7 @@ to the outbox by Message-ID (chosen once per outbox row, whose unique key is the
 round two: two workers on a fresh schema. `ratio = one_worker_s / two_workers_s` is the
 speed-up; the goal is `duplicates == 0` and `sent == N` in both rounds.
 
-Every worker first parses the practice file (about 10 s for 10,000 clients) and plans; that is
+Every worker first parses the practice file (about 3 s for 10,000 clients) and plans; that is
 part of the wall time, and `*_send_s` (first to last message at the sink) is reported beside it.
 """
 
