@@ -41,7 +41,10 @@ FETCH_MESSAGES = 250
 FETCH_BYTES = 4 * 1024 * 1024
 _HEADER_BYTES = 64 * 1024
 SIZES_AT_ONCE = 1000  # UIDs whose sizes are asked for together
-UNDERSTAND_BATCH = 50  # stored messages read, then recorded in one transaction
+# Stored messages read, then recorded in one transaction: up to this many, and this many
+# bytes of mail held at once.
+UNDERSTAND_BATCH = 200
+UNDERSTAND_BYTES = 4 * 1024 * 1024
 
 
 @dataclass
@@ -122,7 +125,7 @@ def process_stored(practice: Practice, engine: Engine, clock: Clock) -> IngestRe
     report = IngestReport()
     addresses = client_addresses(practice)
     domain = domain_of(practice.mail.from_addr)
-    for stored in inbox.unprocessed_batches(engine, UNDERSTAND_BATCH):
+    for stored in inbox.unprocessed_batches(engine, UNDERSTAND_BATCH, UNDERSTAND_BYTES):
         read = [(raw, _read(raw)) for raw in stored]
         with outcomes.batch(engine, domain, clock.now()) as batch:
             batch.lookup.prefetch(*_questions(u for _, u in read))

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.parser import BytesHeaderParser
 from email.utils import parseaddr, parsedate_to_datetime
+from typing import Any
 
 from sqlalchemy import Engine, func, select
 
@@ -103,25 +104,43 @@ def unprocessed(engine: Engine, batch: int = 50) -> Iterator[RawMessage]:
         yield from rows
 
 
-def unprocessed_batches(engine: Engine, batch: int = 50) -> Iterator[list[RawMessage]]:
-    """The same, a list of up to `batch` at a time. Each list is read afresh after the caller
-    dealt with the one before (keyset on the id), so it never repeats a message."""
+def unprocessed_batches(
+    engine: Engine, batch: int = 50, max_bytes: int | None = None
+) -> Iterator[list[RawMessage]]:
+    """The same, a list of up to `batch` messages (and, given `max_bytes`, up to that many
+    bytes, at least one message) at a time. Each list is read afresh after the caller dealt
+    with the one before (keyset on the id), so it never repeats a message."""
     after = 0
     while True:
         with session(engine) as s:
-            rows = list(
-                s.execute(
-                    select(RawMessage)
-                    .outerjoin(Reply, Reply.raw_id == RawMessage.id)
-                    .where(Reply.id.is_(None), RawMessage.id > after)
-                    .order_by(RawMessage.id)
-                    .limit(batch)
-                ).scalars()
-            )
-        if not rows:
-            return
-        yield rows
-        after = rows[-1].id or after
+            waiting = s.execute(
+                select(RawMessage.id, RawMessage.size)
+                .outerjoin(Reply, Reply.raw_id == RawMessage.id)
+                .where(Reply.id.is_(None), RawMessage.id > after)
+                .order_by(RawMessage.id)
+                .limit(batch)
+            ).all()
+            ids = _within(waiting, max_bytes)
+            if not ids:
+                return
+            chosen = select(RawMessage).where(RawMessage.id.in_(ids)).order_by(RawMessage.id)
+            rows = list(s.execute(chosen).scalars())
+        if rows:
+            yield rows
+        after = ids[-1]
+
+
+def _within(waiting: list[Any], max_bytes: int | None) -> list[int]:
+    """Ids from the start of `waiting` whose sizes (the server's, an upper bound of what is
+    stored) fit in `max_bytes`; the first always."""
+    ids: list[int] = []
+    held = 0
+    for raw_id, size in waiting:
+        if ids and max_bytes is not None and held + size > max_bytes:
+            break
+        ids.append(raw_id)
+        held += size
+    return ids
 
 
 def count_stored(engine: Engine) -> int:

@@ -76,7 +76,7 @@ class SessionLookup(StoreLookup):
     sent message's token and Message-ID never change, so those answers cannot go stale.
     """
 
-    def __init__(self, s: Session, before_live: Callable[[], None] = lambda: None):
+    def __init__(self, s: Session, before_live: Callable[[str], None] = lambda _client: None):
         self.s = s
         self.before_live = before_live
         self._by_hash: dict[str, Sent | None] = {}
@@ -109,7 +109,7 @@ class SessionLookup(StoreLookup):
         return super().by_message_id(message_id)
 
     def open_checkin(self, client_id: str) -> Sent | None:
-        self.before_live()  # what the messages before this one answered must show
+        self.before_live(client_id)  # what the messages before this one answered must show
         return super().open_checkin(client_id)
 
 
@@ -130,15 +130,24 @@ class Batch:
 
     def __init__(self, s: Session, domain: str, now: datetime):
         self.s, self.domain, self.now = s, domain, now
-        self.lookup = SessionLookup(s, before_live=self.flush)
+        self.lookup = SessionLookup(s, before_live=self._before_open_checkin)
         self.recorded: list[Reply] = []
         self._queued: list[tuple[Reply, list[Effect]]] = []
+        self._answering: set[str] = set()  # clients whose queued replies answer a check-in
 
     def record(self, reply: Reply, effects: list[Effect]) -> None:
         self._queued.append((reply, effects))
+        if reply.client_id and any(isinstance(e, Answered) for e in effects):
+            self._answering.add(reply.client_id)
+
+    def _before_open_checkin(self, client_id: str) -> None:
+        """Only a queued answer of this client's can change which check-in is open."""
+        if client_id in self._answering:
+            self.flush()
 
     def flush(self) -> None:
         queued, self._queued = self._queued, []
+        self._answering.clear()
         if not queued:
             return
         ids = _insert_new(self.s, [reply for reply, _ in queued])
