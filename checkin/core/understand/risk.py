@@ -79,7 +79,7 @@ class Finding:
 def assess(*texts: str) -> tuple[str, ...]:
     """The sentences that carry risk language, once each, in order of appearance."""
     reasons: list[str] = []
-    for text in texts:
+    for text in dict.fromkeys(texts):  # a text twice adds nothing: its reasons are in already
         for finding in findings(text):
             reason = ("possibly negated: " if finding.negated else "") + finding.sentence
             if reason not in reasons:
