@@ -27,7 +27,6 @@ import shutil
 import sys
 import tempfile
 import uuid
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email import policy
@@ -154,7 +153,6 @@ def _filled(dovecot: object, name: str, mails: list[bytes]) -> str:
         tmp.write_bytes(raw)
         tmp.rename(maildir / "new" / base)
     _chown_to_mail_user(dovecot.root / "mail" / user)  # type: ignore[attr-defined]
-    dovecot.doveadm("mailbox", "create", "-u", user, DONE)  # type: ignore[attr-defined]
     status = dovecot.doveadm("mailbox", "status", "-u", user, "messages", "INBOX")  # type: ignore[attr-defined]
     if f"messages={len(mails)}" not in status:
         raise RuntimeError(f"ingest: the folder holds {status.strip()}, not {len(mails)}")
@@ -308,12 +306,6 @@ def _counted(column: object) -> object:
     from sqlalchemy import func, select
 
     return select(column, func.count()).group_by(column)  # type: ignore[call-overload]
-
-
-def mix(n: int) -> dict[str, int]:
-    """How many replies of each style the run holds (for the README)."""
-    sent = replies.checkins(max(1, -(-n // DAYS)), DAYS)
-    return dict(Counter(g.style for g in replies.generate(sent, n)))
 
 
 def rows(f: dict) -> list[Row]:
