@@ -40,6 +40,21 @@ _WROTE_END = re.compile(
     re.IGNORECASE,
 )
 _END_HINT = re.compile(rf"[:：>]\s*$|{_WROTE}|GMT[+-]", re.IGNORECASE)
+_WROTE_ANYWHERE = re.compile(_WROTE, re.IGNORECASE)
+# The longest literal piece of each "wrote" above, lower-cased: a line holding none of them
+# cannot match, and asking `in` thirty times is four times cheaper than the regex search (this
+# runs on every line of every reply).
+_WROTE_STEMS = tuple(
+    max(re.split(r"\\s\+|\[[^\]]*\]\??|.\?|\(\?:|\)", alternative), key=len).lower()
+    for alternative in _WROTE[3:-1].split("|")
+)
+
+
+def _may_say_wrote(text: str) -> bool:
+    lower = text.lower()
+    return any(stem in lower for stem in _WROTE_STEMS) and bool(_WROTE_ANYWHERE.search(text))
+
+
 _FIRST_PERSON = frozenset(
     {"i", "ich", "je", "j'ai", "yo", "eu", "io", "ik", "jag", "jeg", "я", "ja", "we", "wir"}
 )
@@ -143,7 +158,12 @@ def _could_end_header(line: str) -> bool:
     if is_quote(line):  # only a wrapped tail like "> wrote:" or ">:" may look quoted
         tail = stripped.lstrip("> ")
         return len(stripped) <= 20 and (tail in (":", "：") or bool(_WROTE_END.search(tail)))
-    return bool(_END_HINT.search(stripped))
+    # What _END_HINT finds, cheapest test first.
+    if stripped[-1] in ":：>":
+        return True
+    if "GMT" in stripped.upper() and _END_HINT.search(stripped):
+        return True
+    return _may_say_wrote(stripped)
 
 
 def _may_continue(line: str) -> bool:
@@ -188,7 +208,7 @@ def is_header(text: str) -> bool:
         return True
     if _EMAIL_COLON_END.search(text) and _YEAR.search(text) and _TIME.search(text):
         return True  # "вт, 1 дек. 2026 г. в 19:00, Robin <r@x.example>:" (Gmail, no verb)
-    match = _WROTE_END.search(text)
+    match = _WROTE_END.search(text) if _may_say_wrote(text) else None
     if not match or match.group("who").lower() in _FIRST_PERSON:
         return False
     if not (_EMAIL.search(text) or _YEAR.search(text)):

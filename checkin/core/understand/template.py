@@ -10,6 +10,7 @@ templates loses only this extra help: quoting rules do not depend on it.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 # The line each of our mails starts with (after "Hi NAME,"): everything from here on is ours.
 OPENINGS = (
@@ -43,42 +44,48 @@ QUESTIONS = (
 
 MAX_LINE = 2_000  # longer lines are never ours
 _NUMBERING = r"^[>\s]*(?:\(?\d\s*[.):]\s*)?"
-_QUESTION_RES = tuple(
-    (n, re.compile(_NUMBERING + r"\s+".join(map(re.escape, q.split())), re.IGNORECASE))
-    for n, q in QUESTIONS
+# One pattern for the four, each question in a group named by its number: a line is matched
+# once, not four times (it runs on every line of every reply).
+_ANY_QUESTION = re.compile(
+    _NUMBERING
+    + "(?:"
+    + "|".join(f"(?P<q{n}>" + r"\s+".join(map(re.escape, q.split())) + ")" for n, q in QUESTIONS)
+    + ")",
+    re.IGNORECASE,
 )
 _Q1_HINT = re.compile(r"^\s*\((?:yes, no, or partly)\)", re.IGNORECASE)
 
 
+_OPENINGS = tuple(o.lower() for o in OPENINGS)
+_FIXED = tuple(f.lower() for f in FIXED)
+_CLOSING = CLOSING.lower()
+_QUESTIONS_END = tuple(f.lower() for f in QUESTIONS_END)
+
+
+@lru_cache(maxsize=2048)
 def _squash(line: str) -> str:
+    # Cached: one line is asked "opening? fixed? closing?" in turn, often more than once.
     return " ".join(line.replace("\u201c", '"').replace("\u201d", '"').split()).lower()
 
 
+def _starts(line: str, phrases: str | tuple[str, ...]) -> bool:
+    return len(line) <= MAX_LINE and _squash(line.lstrip("> ")).startswith(phrases)
+
+
 def is_opening(line: str) -> bool:
-    if len(line) > MAX_LINE:
-        return False
-    s = _squash(line.lstrip("> "))
-    return any(s.startswith(o.lower()) for o in OPENINGS)
+    return _starts(line, _OPENINGS)
 
 
 def is_fixed(line: str) -> bool:
-    if len(line) > MAX_LINE:
-        return False
-    s = _squash(line.lstrip("> "))
-    return any(s.startswith(f.lower()) for f in FIXED)
+    return _starts(line, _FIXED)
 
 
 def is_closing(line: str) -> bool:
-    if len(line) > MAX_LINE:
-        return False
-    return _squash(line.lstrip("> ")).startswith(CLOSING.lower())
+    return _starts(line, _CLOSING)
 
 
 def ends_questions(line: str) -> bool:
-    if len(line) > MAX_LINE:
-        return False
-    s = _squash(line.lstrip("> "))
-    return any(s.startswith(f.lower()) for f in QUESTIONS_END)
+    return _starts(line, _QUESTIONS_END)
 
 
 def label(number: int) -> str:
@@ -91,14 +98,14 @@ def question(line: str) -> tuple[int, str] | None:
     """(number, what follows the question on the same line) when the line is one of ours."""
     if len(line) > MAX_LINE:
         return None
-    for n, pattern in _QUESTION_RES:
-        match = pattern.match(line)
-        if match:
-            rest = line[match.end() :]
-            if n == 1:
-                rest = _Q1_HINT.sub("", rest)
-            return n, rest.strip()
-    return None
+    match = _ANY_QUESTION.match(line)
+    if not match:
+        return None
+    n = int((match.lastgroup or "q0")[1:])
+    rest = line[match.end() :]
+    if n == 1:
+        rest = _Q1_HINT.sub("", rest)
+    return n, rest.strip()
 
 
 # --- subjects ---------------------------------------------------------------------------------
