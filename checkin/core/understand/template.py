@@ -68,6 +68,10 @@ def _squash(line: str) -> str:
     return " ".join(line.replace("\u201c", '"').replace("\u201d", '"').split()).lower()
 
 
+def forget_lines() -> None:
+    _squash.cache_clear()
+
+
 def _starts(line: str, phrases: str | tuple[str, ...]) -> bool:
     return len(line) <= MAX_LINE and _squash(line.lstrip("> ")).startswith(phrases)
 

@@ -69,6 +69,10 @@ class Trimmed:
 
 
 def trim(text: str) -> Trimmed:
+    # The per-line caches serve one reply (each line is asked the same questions several
+    # times); emptied here so a reply's lines are never kept after it, nor their cost hidden.
+    template.forget_lines()
+    signature.forget_lines()
     lines = prepare(text)
     quoted = [quotes.is_quote(line) for line in lines]
     keep = [not q for q in quoted]
