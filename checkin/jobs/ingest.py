@@ -36,15 +36,17 @@ log = logging.getLogger("checkin.ingest")
 
 # A FETCH carries up to this many messages and this many bytes (a message over the size
 # limit counts as its headers): few round trips and commits for a typical backlog, and
-# memory bounded by the bytes whatever the backlog or the size of its messages.
+# memory bounded by the bytes whatever the backlog or the size of its messages. The byte
+# cap is near a typical batch's weight, so that a long backlog (more batches, so a heavier
+# heaviest one) does not raise the peak.
 FETCH_MESSAGES = 250
-FETCH_BYTES = 4 * 1024 * 1024
+FETCH_BYTES = 1024 * 1024
 _HEADER_BYTES = 64 * 1024
 SIZES_AT_ONCE = 1000  # UIDs whose sizes are asked for together
 # Stored messages read, then recorded in one transaction: up to this many, and this many
 # bytes of mail held at once.
 UNDERSTAND_BATCH = 200
-UNDERSTAND_BYTES = 4 * 1024 * 1024
+UNDERSTAND_BYTES = 1024 * 1024
 
 
 @dataclass
@@ -180,7 +182,7 @@ def _outcome(
     if not isinstance(u, str):
         try:
             return _understood(practice, raw, u, lookup, addresses)
-        except SQLAlchemyError:
+        except (SQLAlchemyError, outcomes.BatchFailed):
             raise  # the database's trouble, not the message's: the batch is retried later
         except Exception as exc:
             u = type(exc).__name__

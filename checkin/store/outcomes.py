@@ -23,6 +23,7 @@ from checkin.core.act import (
 from checkin.core.attribute import Sent
 from checkin.store import clients
 from checkin.store.db import insert_new, session
+from checkin.store.inbox import same_shapes
 from checkin.store.models import Outbox, RawMessage, Reply
 from checkin.store.outbox import NewMessage, message_row
 
@@ -116,6 +117,11 @@ class SessionLookup(StoreLookup):
 _IN_LIST = 500  # values per IN (...): well inside every driver's parameter limit
 
 
+class BatchFailed(Exception):
+    """Writing a batch's queued replies failed while a later message was being attributed:
+    the whole batch must roll back, not that message be called unreadable."""
+
+
 class Batch:
     """Several messages' replies and effects in one transaction.
 
@@ -143,7 +149,10 @@ class Batch:
     def _before_open_checkin(self, client_id: str) -> None:
         """Only a queued answer of this client's can change which check-in is open."""
         if client_id in self._answering:
-            self.flush()
+            try:
+                self.flush()
+            except Exception as exc:  # the queued messages' trouble, not this message's
+                raise BatchFailed from exc
 
     def flush(self) -> None:
         queued, self._queued = self._queued, []
@@ -190,7 +199,10 @@ def _insert_new(s: Session, replies: list[Reply]) -> dict[int, int]:
         .on_conflict_do_nothing(index_elements=["raw_id"])
         .returning(_REPLY.c.raw_id, _REPLY.c.id)
     )
-    return {raw_id: reply_id for raw_id, reply_id in s.connection().execute(statement, rows)}
+    found: dict[int, int] = {}
+    for part in same_shapes(rows):  # few statement shapes: see inbox.INSERT_ROWS
+        found.update({raw_id: id_ for raw_id, id_ in s.connection().execute(statement, part)})
+    return found
 
 
 @contextmanager
