@@ -41,10 +41,13 @@ class Row:
 
     @property
     def met(self) -> str:
-        if not self.goal or self.ratio is None:
+        """The goal's last two words are the test; it applies to the ratio, or to the value
+        of a figure that has no floor (e.g. "exact >= 56")."""
+        if not self.goal:
             return ""
+        measured = self.ratio if self.ratio is not None else self.value
         op, bound = self.goal.split()[-2:]
-        ok = self.ratio >= float(bound) if op == ">=" else self.ratio <= float(bound)
+        ok = measured >= float(bound) if op == ">=" else measured <= float(bound)
         return "yes" if ok else "NO"
 
 

@@ -20,6 +20,23 @@ from bench.common import Row, Skip, merge_results, parse_args, table
 BENCHMARKS = ("send", "digest", "ingest", "latency", "scale")
 
 
+def trim_rows(results: Path) -> list[Row]:
+    """bench-trim runs first, in the peers' own environment; its figures join the table here."""
+    try:
+        trim = json.loads(results.read_text(encoding="utf-8")).get("trim")
+    except (OSError, ValueError):
+        return []
+    if not trim or trim.get("talon_per_s") is None:
+        return []
+    of = trim["of"]
+    return [
+        Row("trim", f"exact of {of} (floor: talon's)", trim["exact"], trim["talon_exact"],
+            None, "exact >= 56"),
+        Row("trim", "emails/s (floor: talon's)", trim["per_s"], trim["talon_per_s"],
+            round(trim["per_s"] / trim["talon_per_s"], 3), "ratio >= 1"),
+    ]  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
@@ -40,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({mod.KEY: figures}, sort_keys=True))
         if not args.no_write:
             merge_results(args.results, mod.KEY, figures)
+    rows.extend(trim_rows(args.results))
     print()
     print(table(rows))
     for line in skipped:

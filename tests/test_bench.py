@@ -22,11 +22,25 @@ def test_table_and_goal() -> None:
     rows = [
         common.Row("send", "check-ins/s", 400.0, 1000.0, 0.4, "ratio >= 0.5"),
         common.Row("digest", "seconds", 2.0, 1.0, 2.0, "ratio <= 5"),
+        common.Row("trim", "exact", 55, 33, None, "exact >= 56"),
+        common.Row("latency", "p50 s", 0.3),
     ]
-    assert [r.met for r in rows] == ["NO", "yes"]
+    assert [r.met for r in rows] == ["NO", "yes", "NO", ""]
     lines = common.table(rows).splitlines()
     assert lines[0].split() == ["benchmark", "figure", "value", "floor", "ratio", "goal", "met"]
-    assert len(lines) == 4
+    assert len(lines) == 6
+
+
+def test_trims_figures_join_the_table(tmp_path: Path) -> None:
+    from bench import run
+
+    results = tmp_path / "results.json"
+    assert run.trim_rows(results) == []
+    results.write_text(json.dumps({"trim": {"of": 64, "exact": 59, "talon_exact": 33,
+                                            "per_s": 5000.0, "talon_per_s": 4000.0}}))  # fmt: skip
+    exact, speed = run.trim_rows(results)
+    assert (exact.value, exact.floor, exact.met) == (59, 33, "yes")
+    assert (speed.ratio, speed.met) == (1.25, "yes")
 
 
 def test_child_peak_rss_is_its_own() -> None:
