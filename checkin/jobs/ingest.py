@@ -40,13 +40,13 @@ log = logging.getLogger("checkin.ingest")
 # cap is near a typical batch's weight, so that a long backlog (more batches, so a heavier
 # heaviest one) does not raise the peak.
 FETCH_MESSAGES = 250
-FETCH_BYTES = 1024 * 1024
+FETCH_BYTES = 2 * 1024 * 1024
 _HEADER_BYTES = 64 * 1024
 SIZES_AT_ONCE = 1000  # UIDs whose sizes are asked for together
 # Stored messages read, then recorded in one transaction: up to this many, and this many
 # bytes of mail held at once.
 UNDERSTAND_BATCH = 200
-UNDERSTAND_BYTES = 1024 * 1024
+UNDERSTAND_BYTES = 2 * 1024 * 1024
 
 
 @dataclass

@@ -11,6 +11,7 @@ from email.utils import parseaddr, parsedate_to_datetime
 from typing import Any
 
 from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
 
 from checkin.clock import as_utc
 from checkin.store.db import insert_new, session
@@ -52,7 +53,7 @@ def store(
         return 0
     rows = [_raw_row(f, mailbox, uidvalidity, now) for f in batch]
     with session(engine) as s:
-        inserted = sum(insert_new(s, RawMessage, part) for part in same_shapes(rows))
+        inserted = sum(insert_new(s, RawMessage, part) for part in same_shapes(s, rows))
         state = s.get(MailboxState, mailbox) or MailboxState(mailbox=mailbox, uidvalidity=0)
         state.uidvalidity = uidvalidity
         state.last_uid = max(state.last_uid or 0, max(f.uid for f in batch))
@@ -69,8 +70,13 @@ def store(
 INSERT_ROWS = 25
 
 
-def same_shapes(rows: list[dict[str, object]]) -> Iterator[list[dict[str, object]]]:
-    """`rows` in groups of INSERT_ROWS, then one at a time: two statement shapes in all."""
+def same_shapes(s: Session, rows: list[dict[str, object]]) -> Iterator[list[dict[str, object]]]:
+    """On SQLite, `rows` in groups of INSERT_ROWS, then one at a time: two statement shapes
+    in all. Elsewhere all at once: PostgreSQL's driver keeps no parameters, and each
+    statement is a round trip."""
+    if s.get_bind().dialect.name != "sqlite":
+        yield rows
+        return
     whole = len(rows) - len(rows) % INSERT_ROWS
     for start in range(0, whole, INSERT_ROWS):
         yield rows[start : start + INSERT_ROWS]

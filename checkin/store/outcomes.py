@@ -200,7 +200,7 @@ def _insert_new(s: Session, replies: list[Reply]) -> dict[int, int]:
         .returning(_REPLY.c.raw_id, _REPLY.c.id)
     )
     found: dict[int, int] = {}
-    for part in same_shapes(rows):  # few statement shapes: see inbox.INSERT_ROWS
+    for part in same_shapes(s, rows):  # few statement shapes: see inbox.INSERT_ROWS
         found.update({raw_id: id_ for raw_id, id_ in s.connection().execute(statement, part)})
     return found
 
