@@ -80,6 +80,25 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def started_sink(handler: object, tries: int = 5) -> Any:
+    """An aiosmtpd Controller on a free loopback port, started.
+
+    Between asking the kernel for a free port and binding it another process may take it;
+    try another port rather than fail a two-minute run on "address already in use".
+    """
+    from aiosmtpd.controller import Controller
+
+    for attempt in range(tries):
+        controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+        try:
+            controller.start()
+            return controller
+        except (OSError, RuntimeError):
+            if attempt == tries - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
 @dataclass
 class Child:
     seconds: float

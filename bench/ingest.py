@@ -35,7 +35,18 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import replies
-from bench.common import Child, Row, Skip, free_port, main_for, note, run_child, size_of, timed
+from bench.common import (
+    Child,
+    Row,
+    Skip,
+    free_port,
+    main_for,
+    note,
+    run_child,
+    size_of,
+    started_sink,
+    timed,
+)
 from bench.practice import practice_dict, write_and_load
 
 KEY = "ingest"
@@ -77,19 +88,18 @@ def run(tiny: bool = False, size: int | None = None) -> dict:
 def _servers() -> Iterator[tuple[object, int]]:
     """Dovecot (mail must be reachable by its unprivileged user: not under pytest's 0700
     folders) and an aiosmtpd sink for the confirmations and alerts the poll sends."""
-    from aiosmtpd.controller import Controller
-
     from checkin.demo.dovecot import Dovecot
 
     root = Path(tempfile.mkdtemp(prefix="checkin-bench-dovecot-"))
     dovecot = Dovecot(root, free_port())
-    controller = Controller(_Sink(), hostname="127.0.0.1", port=free_port())
     try:
         dovecot.start()
-        controller.start()
-        yield dovecot, controller.port
+        controller = started_sink(_Sink())
+        try:
+            yield dovecot, controller.port
+        finally:
+            controller.stop()
     finally:
-        controller.stop()
         dovecot.stop()
         shutil.rmtree(root, ignore_errors=True)
 

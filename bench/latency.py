@@ -46,10 +46,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import yaml
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope
 
-from bench.common import ROOT, Row, Skip, free_port, main_for, note, size_of
+from bench.common import ROOT, Row, Skip, free_port, main_for, note, size_of, started_sink
 from bench.practice import due_now_dict
 from checkin.demo.dovecot import Dovecot, installed
 
@@ -162,8 +161,7 @@ def dovecot() -> Iterator[Dovecot]:
 @contextmanager
 def smtp_sink() -> Iterator[tuple[CheckinSink, int]]:
     sink = CheckinSink()
-    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
-    controller.start()
+    controller = started_sink(sink)
     try:
         yield sink, controller.port
     finally:

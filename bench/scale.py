@@ -38,9 +38,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import yaml
-from aiosmtpd.controller import Controller
 
-from bench.common import ROOT, Row, Skip, free_port, main_for, note, size_of
+from bench.common import ROOT, Row, Skip, main_for, note, size_of, started_sink
 from bench.practice import due_now_dict
 
 KEY = "scale"
@@ -256,8 +255,7 @@ def run(tiny: bool = False, size: int | None = None) -> dict:
     base = postgres_url()
     n = size_of(tiny, size, FULL)
     sink = KeySink()
-    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
-    controller.start()
+    controller = started_sink(sink)
     try:
         one = one_round(base, sink, controller.port, n, 1)
         two = one_round(base, sink, controller.port, n, 2)

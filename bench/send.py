@@ -20,9 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from aiosmtpd.controller import Controller
 
-from bench.common import Row, free_port, main_for, note, size_of, timed
+from bench.common import Row, main_for, note, size_of, started_sink, timed
 from bench.practice import SLOT_UTC, practice_dict, write_and_load
 
 KEY = "send"
@@ -49,8 +48,7 @@ def run(tiny: bool = False, size: int | None = None) -> dict:
     n = size_of(tiny, size, FULL)
     rounds = 1 if tiny else ROUNDS
     sink = CountingSink()
-    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
-    controller.start()
+    controller = started_sink(sink)
     try:
         times = []
         for i in range(rounds):
