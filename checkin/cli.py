@@ -125,14 +125,20 @@ def send_due(ctx: Context, at: str | None) -> None:
 
 
 @main.command()
+@click.option(
+    "--no-watch",
+    is_flag=True,
+    help="Only schedule and send; leave the mailbox to another worker (several workers share "
+    "one PostgreSQL database, one of them watching).",
+)
 @pass_context
-def run(ctx: Context) -> None:
+def run(ctx: Context, no_watch: bool) -> None:
     """Run the service: schedule and send, reloading the practice file when it changes."""
     from checkin.jobs.scheduler import LiveConfig, Service
 
     practice = ctx.practice()
     _database(practice)
-    Service(LiveConfig(ctx.path, practice), SystemClock()).run()
+    Service(LiveConfig(ctx.path, practice), SystemClock(), watch=not no_watch).run()
 
 
 @main.command()

@@ -196,3 +196,29 @@ def test_run_watches_the_mailbox_beside_the_schedule(
         if process.poll() is None:
             process.kill()
     assert "stopped cleanly" in log_path.read_text()
+
+
+def test_a_worker_run_with_no_watch_leaves_the_mailbox_alone(
+    config: Path, tmp_path: Path, dovecot: Dovecot, mailbox_user: MailUser, database_url: str
+) -> None:
+    """Several senders share one database; only the one without --no-watch reads replies."""
+    log_path = tmp_path / "run.log"
+    dovecot.deliver(mailbox_user.user, note(0))
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "checkin.cli", "--config", str(config), "run", "--no-watch"],
+            stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        eventually(lambda: "running:" in log_path.read_text(), "the worker to start", 30)
+        # A watching worker stores a waiting reply within a second (the test above); give
+        # this one longer, then the reply must still be waiting for the watcher.
+        time.sleep(2)
+        assert counts(database_url)[0] == 0
+        assert len(dovecot.mailbox_uids(mailbox_user.user, "INBOX")) == 1
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert "only sends" in log_path.read_text()

@@ -66,9 +66,10 @@ def _mtime(path: Path) -> float | None:
 
 
 class Service:
-    def __init__(self, live: LiveConfig, clock: Clock):
+    def __init__(self, live: LiveConfig, clock: Clock, watch: bool = True):
         self.live = live
         self.clock = clock
+        self.watch = watch
         self.engine = engine_for(live.practice.database)
         self.worker = worker_id()
         self.stopping = threading.Event()
@@ -115,6 +116,9 @@ class Service:
 
     def _start_watcher(self) -> threading.Thread | None:
         """The mailbox is watched beside the schedule, in a thread of its own."""
+        if not self.watch:
+            log.info("--no-watch: this worker only sends; another one reads the replies")
+            return None
         if self.live.practice.mail.imap is None:
             log.info("no mail.imap in the practice file: replies are not read")
             return None
