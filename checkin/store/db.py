@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+import re
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, event
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import make_url
+from sqlalchemy import Column, Connection, Engine, Table, event
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.engine import Dialect, make_url
 from sqlmodel import Session, create_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -101,15 +103,72 @@ def insert_new(s: Session, model: type, rows: list[dict[str, Any]], key: str = "
     """INSERT ... ON CONFLICT (key) DO NOTHING: the database, not the caller, decides "once".
 
     Returns how many rows were new (counted with RETURNING: some drivers report -1 rows).
+    Every row must name the same columns; a column none names gets its scalar default.
     """
     if not rows:
         return 0
-    insert = postgresql.insert if s.get_bind().dialect.name == "postgresql" else sqlite.insert
     table = model.__table__  # type: ignore[attr-defined]
+    connection = s.connection()
+    if connection.dialect.name == "postgresql":
+        return _insert_new_unnest(connection, table, rows, key)
     # The table, not the ORM entity, and the rows as parameters: SQLAlchemy then batches them
     # ("insertmanyvalues") without the ORM's per-row bookkeeping, several times faster.
-    statement = insert(table).on_conflict_do_nothing(index_elements=[key]).returning(table.c.id)
-    return len(s.connection().execute(statement, rows).all())
+    statement = (
+        sqlite.insert(table).on_conflict_do_nothing(index_elements=[key]).returning(table.c.id)
+    )
+    return len(connection.execute(statement, rows).all())
+
+
+def _insert_new_unnest(
+    connection: Connection, table: Table, rows: list[dict[str, Any]], key: str
+) -> int:
+    """insert_new on PostgreSQL: one array per column, in a statement that is always the same.
+
+    The "insertmanyvalues" form has a placeholder per value (3,500 for 250 raw messages), and
+    psycopg parses any query over 4096 characters or 50 parameters anew in Python at every
+    execution: about 1 s of a 21 s `poll` of 5,000 messages. This one stays short and cached.
+    """
+    names = list(rows[0])
+    for row in rows:
+        assert row.keys() == rows[0].keys(), f"insert_new: rows differ: {names}, {list(row)}"
+    defaults: dict[str, Any] = {}
+    for column in table.columns:
+        if column.name in rows[0] or column.default is None:
+            continue
+        assert column.default.is_scalar, f"insert_new: {column.name}'s default is not a value"
+        defaults[column.name] = column.default.arg
+    sql, processors = _unnest_insert(table, (*names, *defaults), key, connection.dialect)
+    arrays = [[row[name] for row in rows] for name in names]
+    arrays += [[value] * len(rows) for value in defaults.values()]
+    params = tuple(
+        values if process is None else [process(v) for v in values]
+        for values, process in zip(arrays, processors, strict=True)
+    )
+    return len(connection.exec_driver_sql(sql, params).all())
+
+
+@functools.lru_cache(maxsize=64)
+def _unnest_insert(
+    table: Table, names: tuple[str, ...], key: str, dialect: Dialect
+) -> tuple[str, list[Callable[[Any], Any] | None]]:
+    """The statement and each column's bind processor (the UTCDateTime's check, for one)."""
+    quote = dialect.identifier_preparer.quote
+    columns = [table.c[name] for name in names]
+    # %b: arrays in binary, each value as its bytes, with no array literal to escape and parse
+    # (half the time of text arrays for 250 messages of 9 KB).
+    arrays = ", ".join(f"%b::{_array_type(c, dialect)}" for c in columns)
+    sql = (
+        f"INSERT INTO {dialect.identifier_preparer.format_table(table)}"
+        f" ({', '.join(quote(name) for name in names)}) SELECT * FROM unnest({arrays})"
+        f" ON CONFLICT ({quote(key)}) DO NOTHING RETURNING {quote(table.c.id.name)}"
+    )
+    return sql, [c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
+
+
+def _array_type(column: Column[Any], dialect: Dialect) -> str:
+    """VARCHAR[] for VARCHAR(300): a cast to VARCHAR(300) would cut a longer value silently,
+    where storing it in the column refuses it, as a plain INSERT does."""
+    return re.sub(r"\(.*?\)", "", column.type.compile(dialect=dialect)) + "[]"
 
 
 def upgrade(engine: Engine) -> None:
