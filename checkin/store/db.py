@@ -110,7 +110,7 @@ def insert_new(s: Session, model: type, rows: list[dict[str, Any]], key: str = "
     table = model.__table__  # type: ignore[attr-defined]
     connection = s.connection()
     if connection.dialect.name == "postgresql":
-        return _insert_new_unnest(connection, table, rows, key)
+        return len(insert_new_unnest(connection, table, rows, key))
     # The table, not the ORM entity, and the rows as parameters: SQLAlchemy then batches them
     # ("insertmanyvalues") without the ORM's per-row bookkeeping, several times faster.
     statement = (
@@ -119,10 +119,15 @@ def insert_new(s: Session, model: type, rows: list[dict[str, Any]], key: str = "
     return len(connection.execute(statement, rows).all())
 
 
-def _insert_new_unnest(
-    connection: Connection, table: Table, rows: list[dict[str, Any]], key: str
-) -> int:
-    """insert_new on PostgreSQL: one array per column, in a statement that is always the same.
+def insert_new_unnest(
+    connection: Connection,
+    table: Table,
+    rows: list[dict[str, Any]],
+    key: str,
+    returning: tuple[str, ...] = ("id",),
+) -> list[tuple[Any, ...]]:
+    """insert_new on PostgreSQL: one array per column, in a statement that is always the same;
+    the `returning` columns of each new row.
 
     The "insertmanyvalues" form has a placeholder per value (3,500 for 250 raw messages), and
     psycopg parses any query over 4096 characters or 50 parameters anew in Python at every
@@ -137,19 +142,19 @@ def _insert_new_unnest(
             continue
         assert column.default.is_scalar, f"insert_new: {column.name}'s default is not a value"
         defaults[column.name] = column.default.arg
-    sql, processors = _unnest_insert(table, (*names, *defaults), key, connection.dialect)
+    sql, processors = _unnest_insert(table, (*names, *defaults), key, returning, connection.dialect)
     arrays = [[row[name] for row in rows] for name in names]
     arrays += [[value] * len(rows) for value in defaults.values()]
     params = tuple(
         values if process is None else [process(v) for v in values]
         for values, process in zip(arrays, processors, strict=True)
     )
-    return len(connection.exec_driver_sql(sql, params).all())
+    return [tuple(row) for row in connection.exec_driver_sql(sql, params)]
 
 
 @functools.lru_cache(maxsize=64)
 def _unnest_insert(
-    table: Table, names: tuple[str, ...], key: str, dialect: Dialect
+    table: Table, names: tuple[str, ...], key: str, returning: tuple[str, ...], dialect: Dialect
 ) -> tuple[str, list[Callable[[Any], Any] | None]]:
     """The statement and each column's bind processor (the UTCDateTime's check, for one)."""
     quote = dialect.identifier_preparer.quote
@@ -160,7 +165,7 @@ def _unnest_insert(
     sql = (
         f"INSERT INTO {dialect.identifier_preparer.format_table(table)}"
         f" ({', '.join(quote(name) for name in names)}) SELECT * FROM unnest({arrays})"
-        f" ON CONFLICT ({quote(key)}) DO NOTHING RETURNING {quote(table.c.id.name)}"
+        f" ON CONFLICT ({quote(key)}) DO NOTHING RETURNING {', '.join(map(quote, returning))}"
     )
     return sql, [c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
 
