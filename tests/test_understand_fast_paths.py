@@ -106,3 +106,28 @@ def test_one_pattern_for_the_four_questions_finds_what_four_did() -> None:
     assert len({four(line)[0] for line in asked}) == 4  # type: ignore[index]
     for line in LINES:
         assert template.question(line) == four(line), line
+
+
+def _raw_messages() -> list[bytes]:
+    paths = sorted((HERE / "replies").glob("*.eml"))
+    if CORPORA.is_dir():
+        paths += sorted(CORPORA.rglob("*.eml"))
+    raws = [p.read_bytes() for p in paths]
+    # And the edges: no body, no blank line, a blank first line, bare CR LF endings.
+    raws += [b"From: a@b.example\r\nSubject: x", b"\nFrom: a@b.example\n\nbody",
+             b"From: a@b.example\r\nSubject: x\r\n\r\nbody\r\n\r\nmore", b""]  # fmt: skip
+    return raws
+
+
+def test_the_header_block_alone_gives_the_headers_the_whole_message_gives() -> None:
+    from email.parser import BytesHeaderParser
+
+    from checkin.store.inbox import header_block
+
+    raws = _raw_messages()
+    assert len(raws) > 200
+    for raw in raws:
+        whole = BytesHeaderParser().parsebytes(raw)
+        block = BytesHeaderParser().parsebytes(header_block(raw))
+        assert whole.items() == block.items()
+        assert len(header_block(raw)) <= len(raw)

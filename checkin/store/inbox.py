@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -86,7 +87,7 @@ def same_shapes(s: Session, rows: list[dict[str, object]]) -> Iterator[list[dict
 
 def _raw_row(f: Fetched, mailbox: str, uidvalidity: int, now: datetime) -> dict[str, object]:
     digest = hashlib.sha256(f.raw).hexdigest()
-    headers = BytesHeaderParser().parsebytes(f.raw)
+    headers = BytesHeaderParser().parsebytes(header_block(f.raw))
     message_id = _header(headers, "Message-ID")
     return {
         "key": message_id.strip()[:300] if message_id else f"sha256:{digest}",
@@ -102,6 +103,16 @@ def _raw_row(f: Fetched, mailbox: str, uidvalidity: int, now: datetime) -> dict[
         "uid": f.uid,
         "fetched_at": now,
     }
+
+
+_BLANK_LINE = re.compile(rb"\r?\n\r?\n")
+
+
+def header_block(raw: bytes) -> bytes:
+    """The message up to its first blank line: all the header parser reads, without making it
+    split (and decode) the whole body, a 200 KB photo included, into lines it then ignores."""
+    end = _BLANK_LINE.search(raw)
+    return raw if end is None else raw[: end.end()]
 
 
 def _header(headers: object, name: str) -> str | None:

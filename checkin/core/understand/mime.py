@@ -130,6 +130,7 @@ def _unsurrogate(value: str) -> str:
     return decode_bytes(data, None)[0]
 
 
+@functools.lru_cache(maxsize=1024)  # a client's From line comes back with every reply
 def addresses(values: tuple[str, ...]) -> tuple[str, ...]:
     """Lower-cased bare addresses, in order, once each."""
     out: list[str] = []
