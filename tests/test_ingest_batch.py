@@ -75,3 +75,44 @@ def test_a_reply_recorded_already_applies_nothing_again(
         assert len(c.execute(select(Reply.id)).all()) == 1
     engine.dispose()
     assert alex(exported(config))["status"] == "active"
+
+
+def test_a_connection_lost_mid_backlog_still_understands_what_was_stored(
+    config: Path, smtp_server: SmtpServer, dovecot: Dovecot, mailbox_user: MailUser,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    """The fetch runs beside the understanding; when the server drops us after the first
+    batch, what was stored is understood, the rest waits in the folder, and the error is
+    raised (the watcher reconnects on it) rather than lost."""
+    from checkin.clock import FixedClock
+    from checkin.errors import DeliveryError
+    from checkin.jobs.ingest import FETCH_MESSAGES, one_pass
+    from checkin.mail.imap import Mailbox
+
+    checkin = first_checkin(config, smtp_server)
+    total = FETCH_MESSAGES + 20
+    for i in range(total):
+        dovecot.deliver(mailbox_user.user, reply(checkin, f"Tried it, a {i % 11}."))
+    calls = []
+    fetch = Mailbox.fetch
+
+    def dropped_on_the_second(self: Mailbox, uids: object) -> dict[int, bytes]:
+        calls.append(1)
+        if len(calls) == 2:
+            dovecot.kick(mailbox_user.user)  # the server ends the session, as on a restart
+        return fetch(self, uids)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Mailbox, "fetch", dropped_on_the_second)
+    practice = load(config)
+    engine = engine_for(practice.database)
+    clock = FixedClock(datetime(2026, 11, 27, 1, tzinfo=UTC))
+    with pytest.raises(DeliveryError), Mailbox(practice.mail.imap) as mailbox:  # type: ignore[arg-type]
+        one_pass(lambda: practice, engine, clock, mailbox, "w")
+    with engine.connect() as c:
+        recorded = len(c.execute(select(Reply.id)).all())
+    engine.dispose()
+    assert recorded == FETCH_MESSAGES
+    assert len(dovecot.mailbox_uids(mailbox_user.user, "INBOX")) == total - FETCH_MESSAGES
+    monkeypatch.setattr(Mailbox, "fetch", fetch)
+    assert f"{total - FETCH_MESSAGES} fetched" in poll(config).output
+    assert len(alex(exported(config))["checkins"][0]["replies"]) == total
