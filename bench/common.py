@@ -80,6 +80,35 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@contextmanager
+def postgres_schema(base: str, prefix: str = "bench") -> Iterator[str]:
+    """A new empty schema in the database at `base`, dropped afterwards: the URL into it.
+
+    Raises Skip, with the reason, when the server refuses (a benchmark then says so and the
+    others go on).
+    """
+    import uuid
+
+    from sqlalchemy import text
+
+    from checkin.store.db import engine_for
+
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    admin = engine_for(base)
+    try:
+        with admin.begin() as c:
+            c.execute(text(f"CREATE SCHEMA {schema}"))
+    except Exception as exc:
+        admin.dispose()
+        raise Skip(f"PostgreSQL at CHECKIN_TEST_POSTGRES_URL: {type(exc).__name__}") from exc
+    try:
+        yield f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as c:
+            c.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        admin.dispose()
+
+
 def started_sink(handler: object, tries: int = 5) -> Any:
     """An aiosmtpd Controller on a free loopback port, started.
 

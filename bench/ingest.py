@@ -42,6 +42,7 @@ from bench.common import (
     free_port,
     main_for,
     note,
+    postgres_schema,
     run_child,
     size_of,
     started_sink,
@@ -246,25 +247,8 @@ def _database(kind: str, folder: Path) -> Iterator[str]:
     base = os.environ.get("CHECKIN_TEST_POSTGRES_URL")
     if not base:
         raise Skip("set CHECKIN_TEST_POSTGRES_URL to run on PostgreSQL")
-    from sqlalchemy import create_engine, text
-
-    from checkin.store.db import normalise_url
-
-    schema = f"bench_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(normalise_url(base))
-    try:
-        with admin.begin() as c:
-            c.execute(text(f"CREATE SCHEMA {schema}"))
-    except Exception as exc:
-        admin.dispose()
-        raise Skip(f"PostgreSQL at CHECKIN_TEST_POSTGRES_URL: {type(exc).__name__}") from exc
-    separator = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as c:
-            c.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    with postgres_schema(base, "bench_ingest") as url:
+        yield url
 
 
 def _prepare(url: str, sent: list[replies.Checkin]) -> None:

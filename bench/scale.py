@@ -28,7 +28,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import yaml
 
-from bench.common import ROOT, Row, Skip, main_for, note, size_of, started_sink
+from bench.common import ROOT, Row, Skip, main_for, note, postgres_schema, size_of, started_sink
 from bench.practice import due_now_dict
 
 KEY = "scale"
@@ -103,24 +102,13 @@ def postgres_url() -> str:
 @contextmanager
 def fresh_schema(base: str) -> Iterator[str]:
     """A schema of its own, migrated, dropped afterwards; the URL that points into it."""
-    from sqlalchemy import text
-
     from checkin.store.db import engine_for, upgrade
 
-    schema = f"bench_scale_{uuid.uuid4().hex[:10]}"
-    admin = engine_for(base)
-    with admin.begin() as c:
-        c.execute(text(f"CREATE SCHEMA {schema}"))
-    url = f"{base}{'&' if '?' in base else '?'}options=-csearch_path%3D{schema}"
-    try:
+    with postgres_schema(base, "bench_scale") as url:
         engine = engine_for(url)
         upgrade(engine)
         engine.dispose()
         yield url
-    finally:
-        with admin.begin() as c:
-            c.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        admin.dispose()
 
 
 def write_practice(path: Path, smtp_port: int, url: str, clients: int) -> None:

@@ -163,6 +163,11 @@ def test_without_a_token_the_sender_decides_and_a_note_is_a_note(
     # Now nothing is open: the next one is an out-of-session note.
     dovecot.deliver(mailbox_user.user, reply(None, "Had a hard day at work today."))
     poll(config)
+    assert_answer_then_note(config)
+
+
+def assert_answer_then_note(config: Path) -> None:
+    """Alex's "maybe a 6" answered the open check-in; "hard day" found none open: a note."""
     data = alex(exported(config))
     [answered] = [r for c in data["checkins"] for r in c["replies"]]
     assert answered["attribution"] == "sender" and answered["rating"] == 6

@@ -16,7 +16,15 @@ from checkin.store.db import engine_for
 from checkin.store.models import Reply
 from tests.conftest import SmtpServer, practice_dict, write_practice
 from tests.dovecot import Dovecot, MailUser
-from tests.test_ingest import alex, exported, first_checkin, poll, reply, with_mailbox
+from tests.test_ingest import (
+    alex,
+    assert_answer_then_note,
+    exported,
+    first_checkin,
+    poll,
+    reply,
+    with_mailbox,
+)
 
 
 @pytest.fixture
@@ -39,12 +47,8 @@ def test_two_fresh_messages_in_one_pass_answer_then_note(
     dovecot.deliver(mailbox_user.user, reply(None, "I did it twice, maybe a 6."))
     dovecot.deliver(mailbox_user.user, reply(None, "Had a hard day at work today."))
     assert "2 fetched, 2 new, 2 understood" in poll(config).output
-    data = alex(exported(config))
     # The first answered the open check-in, so nothing was open for the second.
-    [answered] = [r for c in data["checkins"] for r in c["replies"]]
-    assert answered["attribution"] == "sender" and answered["rating"] == 6
-    [note] = data["notes"]
-    assert note["attribution"] == "note" and "hard day" in note["text"]
+    assert_answer_then_note(config)
 
 
 def test_pause_then_resume_in_one_pass_ends_active(
