@@ -7,7 +7,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -34,6 +35,24 @@ def due_now(data: dict, client: dict) -> dict:
     return data
 
 
+@contextmanager
+def running(config: Path, log_path: Path, *args: str) -> Iterator[subprocess.Popen[bytes]]:
+    """`checkin run` as a user starts it; at the end SIGTERM, which must stop it cleanly."""
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "checkin.cli", "--config", str(config), "run", *args],
+            stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        yield process
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert "stopped cleanly" in log_path.read_text()
+
+
 def test_run_sends_reloads_and_stops_cleanly(
     tmp_path: Path, smtp_server: SmtpServer, database_url: str
 ) -> None:
@@ -41,12 +60,7 @@ def test_run_sends_reloads_and_stops_cleanly(
     due_now(data, data["clients"][0])
     config = write_practice(tmp_path / "checkin.yaml", data)
     log_path = tmp_path / "run.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "checkin.cli", "--config", str(config), "run"],
-            stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    try:
+    with running(config, log_path) as process:
         eventually(lambda: len(smtp_server.sink.messages) == 1, "the first check-in")
 
         sam = {**data["clients"][0], "id": "sam", "name": "Sam", "email": "sam@client.test"}
@@ -61,13 +75,6 @@ def test_run_sends_reloads_and_stops_cleanly(
         eventually(lambda: "not reloaded" in log_path.read_text(), "the bad edit to be refused")
         assert "unknown key 'surprise'" in log_path.read_text()
         assert process.poll() is None  # still running on the last good file
-
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=30) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert "stopped cleanly" in log_path.read_text()
     assert len(smtp_server.sink.messages) == 2
 
 

@@ -20,7 +20,7 @@ from checkin.store.models import RawMessage, Reply
 from tests.conftest import SmtpServer, practice_dict, write_practice
 from tests.dovecot import Dovecot, MailUser
 from tests.test_ingest import DONE, with_mailbox
-from tests.test_run import eventually
+from tests.test_run import eventually, running
 
 
 @pytest.fixture
@@ -181,21 +181,9 @@ def test_kill_9_at_any_point_loses_nothing_and_doubles_nothing(
 def test_run_watches_the_mailbox_beside_the_schedule(
     config: Path, tmp_path: Path, dovecot: Dovecot, mailbox_user: MailUser, database_url: str
 ) -> None:
-    log_path = tmp_path / "run.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "checkin.cli", "--config", str(config), "run"],
-            stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    try:
+    with running(config, tmp_path / "run.log"):
         dovecot.deliver(mailbox_user.user, note(0))
         eventually(lambda: counts(database_url)[2] == 1, "run to store the reply", 30)
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=30) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert "stopped cleanly" in log_path.read_text()
 
 
 def test_a_worker_run_with_no_watch_leaves_the_mailbox_alone(
@@ -204,21 +192,11 @@ def test_a_worker_run_with_no_watch_leaves_the_mailbox_alone(
     """Several senders share one database; only the one without --no-watch reads replies."""
     log_path = tmp_path / "run.log"
     dovecot.deliver(mailbox_user.user, note(0))
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "checkin.cli", "--config", str(config), "run", "--no-watch"],
-            stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    try:
+    with running(config, log_path, "--no-watch"):
         eventually(lambda: "running:" in log_path.read_text(), "the worker to start", 30)
         # A watching worker stores a waiting reply within a second (the test above); give
         # this one longer, then the reply must still be waiting for the watcher.
         time.sleep(2)
         assert counts(database_url)[0] == 0
         assert len(dovecot.mailbox_uids(mailbox_user.user, "INBOX")) == 1
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=30) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
     assert "only sends" in log_path.read_text()
