@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import re
+import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -43,10 +45,10 @@ def _sqlite_engine(url: str) -> Engine:
         # switched off so that every write transaction can take the lock up front.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
+        _wal(cursor)
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
-        # Every commit waits for the disk unless a caller asks otherwise (repeatable_write):
+        # Every commit waits for the disk unless a caller asks otherwise (repeatable_writes):
         # a stored reply must survive a power cut before it leaves the watched folder.
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.close()
@@ -58,6 +60,19 @@ def _sqlite_engine(url: str) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def _wal(cursor: Any, tries: int = 100) -> None:
+    """Switch to WAL. On a new file, processes starting together race to do it, and SQLite
+    answers the losers "database is locked" at once, without its busy wait: wait here."""
+    for attempt in range(tries):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == tries - 1:
+                raise
+            time.sleep(0.05)
 
 
 @contextmanager
