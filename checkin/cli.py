@@ -371,6 +371,37 @@ def _local_midnight(day: str, zone: ZoneInfo) -> datetime:
 
 
 @main.group()
+def review() -> None:
+    """Messages that need a person (`checkin status` lists them by number)."""
+
+
+@review.command("done")
+@click.argument("messages", nargs=-1, required=True, type=int)
+@click.option("--note", default=None, help="What was done about it, kept with the message.")
+@pass_context
+def review_done(ctx: Context, messages: tuple[int, ...], note: str | None) -> None:
+    """Mark messages as dealt with: `checkin status` stops listing them; they stay stored."""
+    from checkin.store.outcomes import mark_reviewed
+
+    engine = _database(ctx.practice())
+    failed = False
+    for number in messages:
+        outcome, reply = mark_reviewed(engine, number, SystemClock().now(), note)
+        if outcome == "done":
+            click.echo(f"message {number}: reviewed")
+        elif outcome == "already" and reply and reply.reviewed_at:
+            when = f"{reply.reviewed_at:%Y-%m-%d %H:%M} UTC"
+            click.echo(f"message {number}: already reviewed on {when}")
+        elif outcome == "not flagged":
+            click.echo(f"message {number}: did not need review")
+        else:
+            click.echo(f"message {number}: no such message; `checkin status` lists them", err=True)
+            failed = True
+    if failed:
+        sys.exit(1)
+
+
+@main.group()
 def db() -> None:
     """Database maintenance."""
 

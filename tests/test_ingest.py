@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
@@ -139,6 +140,29 @@ def test_a_valid_token_from_a_stranger_is_kept_unattributed(
     assert kept["sender"] == "mallory@evil.test" and "not one of their addresses" in kept["reason"]
     status = cli(config, "status").output
     assert "Messages needing review (1)" in status and "Yes, 9" not in status
+
+
+def test_a_message_dealt_with_leaves_the_review_list_and_stays_stored(
+    config: Path, smtp_server: SmtpServer, dovecot: Dovecot, mailbox_user: MailUser
+) -> None:
+    checkin = first_checkin(config, smtp_server)
+    dovecot.deliver(mailbox_user.user, reply(checkin, "Yes, 9!", sender="mallory@evil.test"))
+    dovecot.deliver(mailbox_user.user, reply(checkin, "Yes, a 7."))
+    poll(config)
+    status = cli(config, "status").output
+    [number] = re.findall(r"message (\d+) ", status)
+    done = cli(config, "review", "done", number, "--note", "phoned Alex: not from her")
+    assert done.exit_code == 0 and f"message {number}: reviewed" in done.output
+    assert "Messages needing review (0)" in cli(config, "status").output
+    [kept] = exported(config)["unattributed"]
+    assert kept["needs_review"] and kept["reviewed_at"]
+    assert kept["review_note"] == "phoned Alex: not from her"
+    again = cli(config, "review", "done", number)
+    assert again.exit_code == 0 and "already reviewed on" in again.output
+    [answer] = [r for c in alex(exported(config))["checkins"] for r in c["replies"]]
+    unknown = cli(config, "review", "done", "999999")
+    assert unknown.exit_code == 1 and "no such message" in unknown.output
+    assert answer["needs_review"] is False
 
 
 def test_a_reply_from_the_clients_second_address_counts(

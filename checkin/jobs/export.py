@@ -17,6 +17,7 @@ from checkin.store.models import Outbox, RawMessage, Reply
 REPLY_FIELDS = (
     "received_at", "kind", "attribution", "command", "pause_until", "tried", "rating",
     "noticed", "next_time", "text", "risk", "risk_reasons", "attachments", "reason",
+    "needs_review", "reviewed_at", "review_note",
 )  # fmt: skip
 
 

@@ -154,6 +154,10 @@ class Reply(SQLModel, table=True):
     attribution: str = Field(max_length=20)  # token, thread, sender, note, unattributed
     reason: str | None = None  # why it is unattributed, or what went wrong
     needs_review: bool = False  # shown to the therapist: unattributed, unreadable, too large
+    # When a person dealt with a message that needed review (`checkin review done`), and
+    # their note; the flag stays, so what was flagged is never forgotten.
+    reviewed_at: datetime | None = Field(default=None, sa_column=utc_column())
+    review_note: str | None = None
     client_id: str | None = Field(default=None, max_length=100)
     suspected_client_id: str | None = Field(default=None, max_length=100)  # see Attribution
     experiment_id: str | None = Field(default=None, max_length=100)

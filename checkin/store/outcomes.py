@@ -326,11 +326,30 @@ def needing_review(engine: Engine, limit: int = 50) -> list[Reply]:
         return list(
             s.execute(
                 select(Reply)
-                .where(Reply.needs_review)
+                .where(Reply.needs_review, Reply.reviewed_at.is_(None))
                 .order_by(Reply.received_at.desc(), Reply.id.desc())
                 .limit(limit)
             ).scalars()
         )
+
+
+def mark_reviewed(
+    engine: Engine, raw_id: int, now: datetime, note: str | None = None
+) -> tuple[str, Reply | None]:
+    """A message that needed review is dealt with: "done", or why not ("unknown": no such
+    message, or not yet understood; "not flagged"; "already", with when)."""
+    with session(engine) as s:
+        reply = s.execute(select(Reply).where(Reply.raw_id == raw_id)).scalar_one_or_none()
+        if reply is None:
+            return "unknown", None
+        if not reply.needs_review:
+            return "not flagged", reply
+        if reply.reviewed_at is not None:
+            return "already", reply
+        reply.reviewed_at, reply.review_note = now, note
+        s.add(reply)
+        s.commit()
+        return "done", reply
 
 
 def get_reply(engine: Engine, reply_id: int) -> Reply | None:
