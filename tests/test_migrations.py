@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
@@ -73,3 +74,30 @@ def test_workers_started_together_on_a_new_database_all_come_up(database_url: st
     for engine in engines:
         engine.dispose()
     assert errors == [] and diff == []
+
+
+def test_raw_mail_is_compressed_with_lz4_where_postgresql_has_it(database_url: str) -> None:
+    engine = engine_for(database_url)
+    upgrade(engine)
+    with engine.connect() as c:
+        if c.dialect.name != "postgresql":
+            engine.dispose()
+            pytest.skip("SQLite has no column compression to choose")
+        has_lz4 = c.execute(
+            text("SELECT 'lz4' = ANY(enumvals) FROM pg_settings"
+                 " WHERE name = 'default_toast_compression'")
+        ).scalar()  # fmt: skip
+        method = c.execute(
+            text("SELECT attcompression FROM pg_attribute"
+                 " WHERE attrelid = 'raw_message'::regclass AND attname = 'raw'")
+        ).scalar()  # fmt: skip
+        big = bytes(range(256)) * 400  # 100 KB, stored out of line and compressed
+        c.execute(
+            text("INSERT INTO raw_message (key, sha256, size, headers_only, raw, mailbox,"
+                 " uidvalidity, uid, fetched_at) VALUES ('k', 's', 1, false, :raw, 'm', 1, 1,"
+                 " now())"),
+            {"raw": big},
+        )  # fmt: skip
+        assert c.execute(text("SELECT raw FROM raw_message")).scalar() == big
+    engine.dispose()
+    assert method == ("l" if has_lz4 else "")
