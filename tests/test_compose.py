@@ -120,3 +120,15 @@ def test_a_standard_parser_reads_back_exactly_what_was_written(
         want = body.replace("\r\n", "\n").replace("\r", "\n")
         want = want if want.endswith("\n") else want + "\n"
         assert part.get_content().replace("\r\n", "\n") == want
+
+
+def test_a_line_break_in_a_clients_message_id_cannot_add_a_header() -> None:
+    msg = build_message(
+        from_addr="checkin@harbour.example", to="alex@example.net",
+        rendered=Rendered("Hi", "x\n", "<p>x</p>"), message_id="<x@harbour.example>",
+        now=datetime(2026, 11, 26, 19, tzinfo=UTC),
+        in_reply_to="<a@b>\r\nBcc: mallory@evil.test\rX-Evil: 1",
+    )  # fmt: skip
+    parsed = msg.parsed()
+    assert parsed["Bcc"] is None and parsed["X-Evil"] is None
+    assert parsed["In-Reply-To"] == "<a@b>Bcc:mallory@evil.testX-Evil:1"

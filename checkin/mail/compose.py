@@ -117,18 +117,21 @@ def build_message(
         ("To", _mailbox(to, to_name)),
         ("Subject", _encoded(rendered.subject, "Subject")),
         ("Date", format_datetime(now)),
-        ("Message-ID", message_id),
+        ("Message-ID", _token(message_id)),
     ]
     if reply_to:
-        headers.append(("Reply-To", _addr_spec(reply_to)))
+        headers.append(("Reply-To", _addr_spec(_token(reply_to))))
     if in_reply_to:
-        headers += [("In-Reply-To", in_reply_to), ("References", in_reply_to)]
+        # A client's own Message-ID: whatever it holds, it must stay one header line.
+        headers += [("In-Reply-To", _token(in_reply_to)), ("References", _token(in_reply_to))]
     if auto_submitted:
         # RFC 3834: out-of-office robots should not answer us ("auto-replied" for our answers
         # to a client's command), and we can tell their mail apart from a person's.
         headers += [("Auto-Submitted", auto_submitted), ("X-Auto-Response-Suppress", "All")]
     if unsubscribe:
-        headers.append(("List-Unsubscribe", f"<mailto:{_addr_spec(unsubscribe)}?subject=STOP>"))
+        headers.append(
+            ("List-Unsubscribe", f"<mailto:{_addr_spec(_token(unsubscribe))}?subject=STOP>")
+        )
     boundary = f"=_checkin_{secrets.token_hex(12)}"
     lines = [f"{name}: {value}" for name, value in headers]
     lines += [
@@ -160,6 +163,11 @@ def _part(boundary: str, subtype: str, body: str) -> str:
             encoded.replace("\n", "\r\n"),
         ]
     )
+
+
+def _token(value: str) -> str:
+    """An id or address as one header word: no space, and above all no line break."""
+    return "".join(value.split())
 
 
 def _encoded(value: str, name: str) -> str:
