@@ -13,7 +13,8 @@ move to the done folder, understand, attribute, store outcomes and their effects
 the confirmations and alerts that asked for (to an aiosmtpd sink). `per_s = N / seconds`.
 Floor, same folder, same run: imaplib, `UID FETCH` of 250 `BODY.PEEK[]` at a time, each
 message parsed by the standard library (`policy.default`, as checkin parses) and its body
-text read with `get_body().get_content()`; nothing stored. Goal: `ratio >= 0.5` on both
+text read with `get_body().get_content()`; nothing stored. Each is timed twice (a freshly
+filled folder each round) and the fastest round of each counts. Goal: `ratio >= 0.5` on both
 databases. Peak RSS of the poll (its own, via bench.common.run_child) with N/5 and with N
 messages waiting: memory must not grow with the backlog (`rss_ratio <= 1.2`).
 """
@@ -54,6 +55,9 @@ KEY = "ingest"
 FULL = 5000
 GOAL = ">= 0.5"
 RSS_GOAL = "<= 1.2"
+# The fastest of two rounds for the poll and for its floor, as bench/send.py does with three:
+# another process on a 2-core machine slows a round and never speeds one up.
+ROUNDS = 2
 FETCH_BATCH = 250
 PASSWORD = "bench-secret"
 PASSWORD_ENV = "CHECKIN_BENCH_IMAP_PASSWORD"
@@ -116,20 +120,31 @@ def _one_database(
 ) -> dict:  # fmt: skip
     folder.mkdir(parents=True)
     n = len(mails)
-    with note(f"ingest {kind}: filling a folder with {n}"):
-        user = _filled(dovecot, f"big-{kind}", mails)
-    with note(f"ingest {kind} floor: FETCH {FETCH_BATCH} at a time + email parse"):
-        floor_seconds, floor_count = timed(lambda: _floor(dovecot.port, user))  # type: ignore[attr-defined]
-    if floor_count != n:
-        raise RuntimeError(f"ingest floor read {floor_count} of {n} messages")
-    with note(f"ingest {kind}: checkin poll --once, {n} waiting"):
-        big, outcome = _poll(kind, dovecot, smtp_port, sent, user, n, folder / "big")
+    rounds = 1 if n < 100 else ROUNDS
+    polls: list[tuple[Child, dict]] = []
+    floors: list[float] = []
+    for r in range(rounds):
+        with note(f"ingest {kind}: filling a folder with {n} (round {r + 1} of {rounds})"):
+            user = _filled(dovecot, f"big{r}-{kind}", mails)
+        with note(f"ingest {kind} floor: FETCH {FETCH_BATCH} at a time + email parse"):
+            floor_seconds, floor_count = timed(lambda user=user: _floor(dovecot.port, user))  # type: ignore[attr-defined]
+        if floor_count != n:
+            raise RuntimeError(f"ingest floor read {floor_count} of {n} messages")
+        floors.append(floor_seconds)
+        with note(f"ingest {kind}: checkin poll --once, {n} waiting"):
+            polls.append(_poll(kind, dovecot, smtp_port, sent, user, n, folder / f"big{r}"))
+    big, outcome = min(polls, key=lambda p: p[0].seconds)
+    floor_seconds = min(floors)
+    peak = max(p[0].peak_rss_mb for p in polls)  # memory: the worst round, not the fastest
     user = _filled(dovecot, f"small-{kind}", mails[:small])
     with note(f"ingest {kind}: checkin poll --once, {small} waiting"):
         little, _ = _poll(kind, dovecot, smtp_port, sent, user, small, folder / "small")
     per_s, floor_per_s = n / big.seconds, n / floor_seconds
     return {
         "msgs": n,
+        "rounds": rounds,
+        "all_seconds": [round(p[0].seconds, 3) for p in polls],
+        "all_floor_seconds": [round(f, 3) for f in floors],
         "seconds": round(big.seconds, 3),
         "per_s": round(per_s, 1),
         "floor_seconds": round(floor_seconds, 3),
@@ -137,9 +152,9 @@ def _one_database(
         "ratio": round(per_s / floor_per_s, 3),
         "goal": GOAL,
         f"peak_rss_mb_{small}": round(little.peak_rss_mb, 1),
-        f"peak_rss_mb_{n}": round(big.peak_rss_mb, 1),
+        f"peak_rss_mb_{n}": round(peak, 1),
         "rss_msgs": [small, n],
-        "rss_ratio": round(big.peak_rss_mb / little.peak_rss_mb, 3),
+        "rss_ratio": round(peak / little.peak_rss_mb, 3),
         "rss_goal": RSS_GOAL,
         "mean_kb": round(sum(len(m) for m in mails) / n / 1024, 1),
         **outcome,
