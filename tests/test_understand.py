@@ -780,6 +780,17 @@ def test_a_mail_of_nothing_but_quotes_has_no_new_words_but_keeps_them_in_full_te
         ("Tried twice, both times about a 4", "yes", 4),
         ("Honestly no. 0.", "no", 0),
         ("Partially! 5ish", "partly", 5),
+        # A short verdict before the yes, in any of the languages.
+        ("Très bien, oui. Un 7.", "yes", 7),
+        ("Sehr gut, ja! 9", "yes", 9),
+        ("Pretty good - yes, 7", "yes", 7),
+        ("so-so, yes", "yes", None),
+        ("Not good, yes", None, None),  # a negated verdict: left for the therapist to read
+        # "No problems" is not a no; meaning to is not doing.
+        ("No problems, did it every morning. 8", None, 8),
+        ("No problem at all, I did it twice", "yes", None),
+        ("Tried to, but no time this week.", "no", None),
+        ("I wanted to, but forgot", "no", None),
     ],
 )
 def test_tried_and_rating(body, tried, rating):

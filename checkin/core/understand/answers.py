@@ -260,7 +260,8 @@ _STRONG_PARTLY = re.compile(
     re.IGNORECASE,
 )
 _NO = re.compile(
-    r"^(?:no|nope|nah|not\s+really|not\s+yet|not\s+this\s+time|nein|non|nee|não|nao|niet"
+    # "No problems, did it daily" is not a no.
+    r"^(?:no(?!\s+(?:problems?|issues?|trouble|worries|doubt|question)\b)|nope|nah|not\s+really|not\s+yet|not\s+this\s+time|nein|non|nee|não|nao|niet"
     r"|didn['’]?t|did\s+not|haven['’]?t|have\s+not|pas\s+(?:vraiment|encore|du\s+tout)"
     r"|nicht\s+wirklich|noch\s+nicht|leider\s+nicht|todav[ií]a\s+no|a[uú]n\s+no"
     r"|non\s+(?:ancora|proprio)|niet\s+echt|nog\s+niet|ainda\s+n[ãa]o)\b",
@@ -327,6 +328,13 @@ _FILLER = re.compile(
     r"|desafortunadamente|purtroppo|eerlijk\s+gezegd|helaas|infelizmente)\b[\s,.!:;-]*)+",
     re.IGNORECASE,
 )
+# A short verdict before the yes: "Très bien, oui", "Pretty good, yes", "Gut, ja".
+_LEAD = re.compile(r"^[^,.!?;:\n]{1,24}?(?:[,;:]|\s[–—-])\s*")
+_NEGATED_LEAD = re.compile(r"\b(?:not|no|never|nicht|pas|non|nie|niet|nunca|mai)\b", re.I)
+# "Tried to, but there was no time": meant to, did not.
+_MEANT_TO = re.compile(
+    r"^(?:i\s+)?(?:tried|wanted|meant|planned)\s+to\b[\s,.]*(?:but|however)\b", re.IGNORECASE
+)
 # A reply that opens with the doing: "Tried twice", "Did it every morning".
 _OPENS_DONE = re.compile(
     r"^(?:tried(?!\s+to\b)|did\s+it\b|done\s+it\b|managed|practi[cs]ed|gemacht|versucht"
@@ -348,9 +356,12 @@ def _tried(text: str, *, strict: bool) -> str | None:
         return "partly"
     if (_YES.match(head) or _NO.match(head)) and _PARTLY.search(" ".join(first.split()[:4])):
         return "partly"  # "Yes, a bit", "Oui, un peu", "No, sort of"
-    if _NO.match(head) or _PROSE_NO.search(head):
+    if _NO.match(head) or _PROSE_NO.search(head) or _MEANT_TO.match(head):
         return "no"
     if _YES.match(head) or _PROSE_YES.search(head) or _OPENS_DONE.match(head):
+        return "yes"
+    lead = _LEAD.match(head)
+    if lead and _YES.match(head[lead.end() :]) and not _NEGATED_LEAD.search(lead.group()):
         return "yes"
     if not strict and _YES_ANSWER.match(head):
         return "yes"
