@@ -118,20 +118,54 @@ def insert_new(s: Session, model: type, rows: list[dict[str, Any]], key: str = "
     """INSERT ... ON CONFLICT (key) DO NOTHING: the database, not the caller, decides "once".
 
     Returns how many rows were new (counted with RETURNING: some drivers report -1 rows).
+    """
+    return len(insert_new_returning(s, model, rows, key))
+
+
+def insert_new_returning(
+    s: Session,
+    model: type,
+    rows: list[dict[str, Any]],
+    key: str = "key",
+    returning: tuple[str, ...] = ("id",),
+) -> list[tuple[Any, ...]]:
+    """`insert_new`, giving the `returning` columns of each new row.
+
     Every row must name the same columns; a column none names gets its scalar default.
     """
     if not rows:
-        return 0
+        return []
     table = model.__table__  # type: ignore[attr-defined]
     connection = s.connection()
     if connection.dialect.name == "postgresql":
-        return len(insert_new_unnest(connection, table, rows, key))
+        return insert_new_unnest(connection, table, rows, key, returning)
     # The table, not the ORM entity, and the rows as parameters: SQLAlchemy then batches them
     # ("insertmanyvalues") without the ORM's per-row bookkeeping, several times faster.
     statement = (
-        sqlite.insert(table).on_conflict_do_nothing(index_elements=[key]).returning(table.c.id)
+        sqlite.insert(table)
+        .on_conflict_do_nothing(index_elements=[key])
+        .returning(*(table.c[name] for name in returning))
     )
-    return len(connection.execute(statement, rows).all())
+    return [
+        tuple(row) for part in _sqlite_groups(rows) for row in connection.execute(statement, part)
+    ]
+
+
+# Rows per INSERT on SQLite. A statement of k rows is prepared once per k and kept by the
+# driver's statement cache (128 statements) with its last parameters bound: for raw mail, the
+# messages themselves. Batches of any size, as a byte cap makes them, would leave up to a
+# hundred such statements holding a batch of mail each, so memory would grow with the
+# backlog. Groups of exactly this many, and the rest one by one, use two statements whatever
+# comes. (PostgreSQL's driver keeps no parameters, and its insert is one statement.)
+INSERT_ROWS = 25
+
+
+def _sqlite_groups(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    whole = len(rows) - len(rows) % INSERT_ROWS
+    for start in range(0, whole, INSERT_ROWS):
+        yield rows[start : start + INSERT_ROWS]
+    for row in rows[whole:]:
+        yield [row]
 
 
 def insert_new_unnest(

@@ -12,7 +12,6 @@ from email.utils import parseaddr, parsedate_to_datetime
 from typing import Any
 
 from sqlalchemy import Engine, func, select
-from sqlalchemy.orm import Session
 
 from checkin.clock import as_utc
 from checkin.store.db import insert_new, session
@@ -54,35 +53,13 @@ def store(
         return 0
     rows = [_raw_row(f, mailbox, uidvalidity, now) for f in batch]
     with session(engine) as s:
-        inserted = sum(insert_new(s, RawMessage, part) for part in same_shapes(s, rows))
+        inserted = insert_new(s, RawMessage, rows)
         state = s.get(MailboxState, mailbox) or MailboxState(mailbox=mailbox, uidvalidity=0)
         state.uidvalidity = uidvalidity
         state.last_uid = max(state.last_uid or 0, max(f.uid for f in batch))
         s.add(state)
         s.commit()
     return inserted
-
-
-# Rows per INSERT. A statement of k rows is prepared once per k and kept by the driver's
-# statement cache (SQLite's, 128 statements) with its last parameters bound: the messages
-# themselves. Batches of any size, as a byte cap makes them, would leave up to a hundred
-# such statements holding a batch of mail each, so memory would grow with the backlog.
-# Groups of exactly this many, and the rest one by one, use two statements whatever comes.
-INSERT_ROWS = 25
-
-
-def same_shapes(s: Session, rows: list[dict[str, object]]) -> Iterator[list[dict[str, object]]]:
-    """On SQLite, `rows` in groups of INSERT_ROWS, then one at a time: two statement shapes
-    in all. Elsewhere all at once: PostgreSQL's driver keeps no parameters, and each
-    statement is a round trip."""
-    if s.get_bind().dialect.name != "sqlite":
-        yield rows
-        return
-    whole = len(rows) - len(rows) % INSERT_ROWS
-    for start in range(0, whole, INSERT_ROWS):
-        yield rows[start : start + INSERT_ROWS]
-    for row in rows[whole:]:
-        yield [row]
 
 
 def _raw_row(f: Fetched, mailbox: str, uidvalidity: int, now: datetime) -> dict[str, object]:

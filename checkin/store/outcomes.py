@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, Select, and_, bindparam, func, select, update
-from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
 from checkin.core.act import (
@@ -22,8 +21,7 @@ from checkin.core.act import (
 )
 from checkin.core.attribute import Sent
 from checkin.store import clients
-from checkin.store.db import insert_new, insert_new_unnest, session
-from checkin.store.inbox import same_shapes
+from checkin.store.db import insert_new, insert_new_returning, session
 from checkin.store.models import Outbox, RawMessage, Reply
 from checkin.store.outbox import NewMessage, message_row
 
@@ -189,22 +187,12 @@ _ANSWER = (
 
 
 def _insert_new(s: Session, replies: list[Reply]) -> dict[int, int]:
-    """INSERT ... ON CONFLICT (raw_id) DO NOTHING for all of them in one statement: raw id
-    -> new reply id, for the ones no other process recorded first."""
+    """INSERT ... ON CONFLICT (raw_id) DO NOTHING for all of them: raw id -> new reply id, for
+    the ones no other process recorded first."""
     columns = [c.name for c in _REPLY.columns if c.name != "id"]
     rows = [{name: getattr(reply, name) for name in columns} for reply in replies]
-    if s.get_bind().dialect.name == "postgresql":
-        new = insert_new_unnest(s.connection(), _REPLY, rows, "raw_id", ("raw_id", "id"))
-        return {raw_id: id_ for raw_id, id_ in new}
-    statement = (
-        sqlite.insert(_REPLY)
-        .on_conflict_do_nothing(index_elements=["raw_id"])
-        .returning(_REPLY.c.raw_id, _REPLY.c.id)
-    )
-    found: dict[int, int] = {}
-    for part in same_shapes(s, rows):  # few statement shapes: see inbox.INSERT_ROWS
-        found.update({raw_id: id_ for raw_id, id_ in s.connection().execute(statement, part)})
-    return found
+    new = insert_new_returning(s, Reply, rows, "raw_id", ("raw_id", "id"))
+    return {raw_id: id_ for raw_id, id_ in new}
 
 
 @contextmanager
