@@ -165,28 +165,9 @@ def test_the_digest_counts_and_flags(week: Week) -> None:
 
 
 def test_send_on_demand_is_still_once(week: Week) -> None:
-    first = cli(
-        week.config,
-        "digest",
-        "--therapist",
-        "kim",
-        "--week",
-        "2026-W48",
-        "--send",
-        "--at",
-        DIGEST_AT,
-    )
-    again = cli(
-        week.config,
-        "digest",
-        "--therapist",
-        "kim",
-        "--week",
-        "2026-W48",
-        "--send",
-        "--at",
-        DIGEST_AT,
-    )
+    send = ("digest", "--therapist", "kim", "--week", "2026-W48", "--send", "--at", DIGEST_AT)
+    first = cli(week.config, *send)
+    again = cli(week.config, *send)
     assert "sent." in first.output and "not sent again" in again.output
     cli(week.config, "send-due", "--at", DIGEST_AT)
     assert len(digests(week.smtp)["kim@practice.test"]) == 1

@@ -227,7 +227,8 @@ def _doctor_probe(practice: Practice, raw: RawMessage) -> bool:
     ours = parseaddr(practice.mail.from_addr)[1].lower()
     if raw.sender != ours:  # before parsing: nearly every message is a client's
         return False
-    return BytesHeaderParser().parsebytes(raw.raw).get("X-Checkin-Doctor") is not None
+    headers = BytesHeaderParser().parsebytes(inbox.header_block(raw.raw))
+    return headers.get("X-Checkin-Doctor") is not None
 
 
 def _probe(raw: RawMessage) -> Reply:
