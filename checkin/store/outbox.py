@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 
 from checkin.core.attribute import token_hash
-from checkin.store.db import insert_new, repeatable_writes, session
+from checkin.store.db import insert_new, session
 from checkin.store.models import Outbox
 
 LEASE = timedelta(minutes=5)
@@ -93,12 +93,6 @@ def _claimable(now: datetime) -> ColumnElement[bool]:
         and_(Outbox.status == "pending", Outbox.send_after <= now),
         and_(Outbox.status == "sending", Outbox.claimed_until < now),
     )
-
-
-def claim(engine: Engine, now: datetime, worker: str, lease: timedelta = LEASE) -> Outbox | None:
-    """Take the oldest row that is due; None when there is nothing to send."""
-    rows = claim_batch(engine, now, worker, 1, lease)
-    return rows[0] if rows else None
 
 
 def claim_batch(
@@ -167,11 +161,6 @@ _MARK_SENT = (
 )
 
 
-def mark_sent(engine: Engine, row_id: int, worker: str, now: datetime) -> bool:
-    with repeatable_writes(engine) as conn:
-        return mark_sent_on(conn, row_id, worker, now)
-
-
 def mark_sent_on(conn: Connection, row_id: int, worker: str, now: datetime) -> bool:
     """On the sender's own connection (see `repeatable_writes`), one transaction per message."""
     with conn.begin():
@@ -189,11 +178,6 @@ def mark_failed(engine: Engine, row_id: int, worker: str, error: str) -> bool:
 
 def cancel(engine: Engine, row_id: int, worker: str, reason: str) -> bool:
     return _finish(engine, row_id, worker, status="cancelled", last_error=reason)
-
-
-def release(engine: Engine, row_id: int, worker: str) -> bool:
-    """Give a claimed row back untouched (clean shutdown before it was sent)."""
-    return release_many(engine, [row_id], worker) == 1
 
 
 def release_many(engine: Engine, row_ids: list[int], worker: str) -> int:

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, Select, and_, bindparam, func, select, update
+from sqlalchemy import Engine, Select, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from checkin.core.act import (
@@ -264,23 +264,6 @@ def _confirm(s: Session, c: Confirm, domain: str, now: datetime) -> None:
 
 def _enqueue(s: Session, message: NewMessage, domain: str, now: datetime) -> None:
     insert_new(s, Outbox, [message_row(message, domain, now)])
-
-
-def last_plan(engine: Engine, client_id: str, experiment_id: str) -> str | None:
-    """What the client last said they might do differently next time, for this experiment."""
-    with session(engine) as s:
-        return s.execute(
-            select(Reply.next_time)
-            .where(
-                and_(
-                    Reply.client_id == client_id,
-                    Reply.experiment_id == experiment_id,
-                    Reply.next_time.is_not(None),
-                )
-            )
-            .order_by(Reply.received_at.desc(), Reply.id.desc())
-            .limit(1)
-        ).scalar_one_or_none()
 
 
 def last_plans(engine: Engine, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
